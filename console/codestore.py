@@ -1,0 +1,147 @@
+"""Function code on disk, content-addressed by the sha256 of its zip.
+
+Each zip is checked and unpacked once into MEDIA_ROOT/code/<sha256>/, which the executor
+mounts read-only at /var/task. A rejected zip leaves nothing behind.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import shutil
+import stat
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from django.conf import settings
+
+from .errors import InvalidParameterValue, RequestTooLarge
+
+MAX_ZIP_BYTES = 50 * 1024 * 1024  # a direct upload, as on AWS
+MAX_UNZIPPED_BYTES = 250 * 1024 * 1024
+MAX_FILES = 20000
+
+
+@dataclass(frozen=True)
+class StoredCode:
+    sha256: str  # hex
+    size: int  # bytes of the zip
+
+    @property
+    def path(self) -> Path:
+        return code_dir(self.sha256)
+
+
+def code_root() -> Path:
+    return Path(settings.MEDIA_ROOT) / "code"
+
+
+def code_dir(sha256: str) -> Path:
+    return code_root() / sha256
+
+
+def zip_path(sha256: str) -> Path:
+    return code_root() / f"{sha256}.zip"
+
+
+def store_zip(data: bytes) -> StoredCode:
+    """Validate a deployment package and unpack it; raise InvalidParameterValue if it is unfit."""
+    if len(data) > MAX_ZIP_BYTES:
+        raise RequestTooLarge(
+            f"Unzipped size must be smaller than {MAX_UNZIPPED_BYTES} bytes; zipped upload must be "
+            f"smaller than {MAX_ZIP_BYTES} bytes.",
+            field="ZipFile",
+        )
+    sha = hashlib.sha256(data).hexdigest()
+    target = code_dir(sha)
+    if target.is_dir() and zip_path(sha).exists():
+        return StoredCode(sha, len(data))
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except (zipfile.BadZipFile, ValueError):
+        raise InvalidParameterValue("Could not unzip uploaded file. Please check your file, then try to upload again.", field="ZipFile")
+    with archive:
+        members = _checked_members(archive)
+        code_root().mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".unpack-", dir=code_root()))
+        try:
+            _extract(archive, members, staging)
+            staging.chmod(0o755)
+            zip_path(sha).write_bytes(data)
+            try:
+                os.rename(staging, target)
+            except OSError:
+                # Another process unpacked the same zip first; theirs is identical.
+                shutil.rmtree(staging, ignore_errors=True)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+    return StoredCode(sha, len(data))
+
+
+def _checked_members(archive: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
+    members = archive.infolist()
+    if len(members) > MAX_FILES:
+        raise InvalidParameterValue(f"The deployment package holds more than {MAX_FILES} files.", field="ZipFile")
+    total = 0
+    for info in members:
+        name = PurePosixPath(info.filename)
+        if info.filename.startswith("/") or "\\" in info.filename or ".." in name.parts:
+            raise InvalidParameterValue(
+                f"The deployment package has a path outside its root: {info.filename!r}.", field="ZipFile"
+            )
+        mode = info.external_attr >> 16
+        if stat.S_ISLNK(mode):
+            raise InvalidParameterValue(
+                f"The deployment package has a symbolic link, which is not allowed: {info.filename!r}.",
+                field="ZipFile",
+            )
+        total += info.file_size
+        if total > MAX_UNZIPPED_BYTES:
+            raise InvalidParameterValue(
+                f"Unzipped size must be smaller than {MAX_UNZIPPED_BYTES} bytes", field="ZipFile"
+            )
+    return members
+
+
+def _extract(archive: zipfile.ZipFile, members: list[zipfile.ZipInfo], root: Path) -> None:
+    written = 0
+    for info in members:
+        dest = root / info.filename
+        if info.is_dir():
+            dest.mkdir(parents=True, exist_ok=True)
+            dest.chmod(0o755)
+            continue
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        # Count what is really inflated: a zip may lie about its sizes.
+        with archive.open(info) as src, open(dest, "wb") as out:
+            while chunk := src.read(1 << 20):
+                written += len(chunk)
+                if written > MAX_UNZIPPED_BYTES:
+                    raise InvalidParameterValue(
+                        f"Unzipped size must be smaller than {MAX_UNZIPPED_BYTES} bytes", field="ZipFile"
+                    )
+                out.write(chunk)
+        executable = (info.external_attr >> 16) & 0o111
+        dest.chmod(0o755 if executable else 0o644)
+    for path in root.rglob("*"):
+        if path.is_dir():
+            path.chmod(0o755)
+
+
+def read_zip(sha256: str) -> bytes:
+    return zip_path(sha256).read_bytes()
+
+
+def make_zip(files: dict[str, str | bytes], executable: tuple[str, ...] = ()) -> bytes:
+    """Build a deployment package from {path: content}; used for starter code and tests."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, content in files.items():
+            info = zipfile.ZipInfo(name, date_time=(2024, 1, 1, 0, 0, 0))
+            info.external_attr = ((0o100755 if name in executable else 0o100644) << 16)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, content)
+    return buffer.getvalue()

@@ -1,0 +1,169 @@
+"""The data of the console: accounts, functions and their versions, invocations and logs."""
+from __future__ import annotations
+
+import secrets
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+def new_account_id() -> str:
+    return "".join(secrets.choice("0123456789") for _ in range(12))
+
+
+class Account(models.Model):
+    """A tenant: its 12-digit id appears in every ARN of its functions."""
+
+    account_id = models.CharField(max_length=12, unique=True, default=new_account_id)
+    name = models.CharField(max_length=100, blank=True)
+
+    def __str__(self) -> str:
+        return self.account_id
+
+
+class Membership(models.Model):
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="membership")
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="members")
+
+
+class Runtime(models.TextChoices):
+    PYTHON311 = "python3.11", "Python 3.11"
+    NODEJS18 = "nodejs18.x", "Node.js 18.x"
+    PROVIDED_AL2023 = "provided.al2023", "Amazon Linux 2023 (custom runtime)"
+
+
+class PackageType(models.TextChoices):
+    ZIP = "Zip"
+    IMAGE = "Image"
+
+
+class State(models.TextChoices):
+    PENDING = "Pending"
+    ACTIVE = "Active"
+    INACTIVE = "Inactive"
+    FAILED = "Failed"
+
+
+class FunctionConfiguration(models.Model):
+    """What an execution environment is made from; $LATEST and each version carry one."""
+
+    description = models.CharField(max_length=256, blank=True)
+    package_type = models.CharField(max_length=5, choices=PackageType.choices, default=PackageType.ZIP)
+    runtime = models.CharField(max_length=32, blank=True)
+    handler = models.CharField(max_length=128, blank=True)
+    image_uri = models.CharField(max_length=256, blank=True)
+    # ImageConfig overrides: {"EntryPoint": [...], "Command": [...], "WorkingDirectory": "..."}
+    image_config = models.JSONField(default=dict, blank=True)
+    architecture = models.CharField(max_length=8, default="x86_64")
+    memory_size = models.PositiveIntegerField(default=128)
+    timeout = models.PositiveIntegerField(default=3)
+    ephemeral_storage = models.PositiveIntegerField(default=512)
+    environment = models.JSONField(default=dict, blank=True)
+    code_sha256 = models.CharField(max_length=64, blank=True)  # hex digest of the zip
+    code_size = models.PositiveBigIntegerField(default=0)
+    revision_id = models.UUIDField(default=uuid.uuid4)
+    last_modified = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        abstract = True
+
+
+class Function(FunctionConfiguration):
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="functions")
+    name = models.CharField(max_length=64)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.ACTIVE)
+    state_reason = models.CharField(max_length=500, blank=True)
+    # None: no reservation (the account's unreserved pool); 0 throttles every invocation.
+    reserved_concurrency = models.PositiveIntegerField(null=True, blank=True)
+    created = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "name"], name="unique_function_name")]
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def arn(self) -> str:
+        return f"arn:aws:lambda:{settings.LAMBDA_REGION}:{self.account.account_id}:function:{self.name}"
+
+    @property
+    def log_group_name(self) -> str:
+        return f"/aws/lambda/{self.name}"
+
+
+class Version(FunctionConfiguration):
+    """An immutable snapshot of a function's code and configuration."""
+
+    function = models.ForeignKey(Function, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["function", "number"], name="unique_version")]
+        ordering = ["number"]
+
+
+class InvocationQuerySet(models.QuerySet):
+    def recent(self):
+        return self.order_by("-started")
+
+
+class Invocation(models.Model):
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"  # the function answered an error, crashed or timed out
+        THROTTLED = "throttled"
+
+    class Type(models.TextChoices):
+        REQUEST_RESPONSE = "RequestResponse"
+        EVENT = "Event"
+
+    request_id = models.UUIDField(unique=True, default=uuid.uuid4)
+    function = models.ForeignKey(Function, on_delete=models.CASCADE, related_name="invocations")
+    qualifier = models.CharField(max_length=128, default="$LATEST")
+    version = models.CharField(max_length=16, default="$LATEST")
+    invocation_type = models.CharField(max_length=16, choices=Type.choices, default=Type.REQUEST_RESPONSE)
+    source = models.CharField(max_length=32, default="api")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    error_type = models.CharField(max_length=128, blank=True)
+    started = models.DateTimeField(default=timezone.now)
+    duration_ms = models.FloatField(null=True)
+    billed_duration_ms = models.PositiveIntegerField(null=True)
+    init_duration_ms = models.FloatField(null=True)
+    memory_size = models.PositiveIntegerField(default=128)
+    max_memory_used_mb = models.PositiveIntegerField(null=True)
+    payload_size = models.PositiveIntegerField(default=0)
+    response_size = models.PositiveIntegerField(default=0)
+    # Asynchronous invocations keep their event until it is done, so a dead worker's
+    # event can run again; attempts count the runs that reached the function.
+    payload = models.TextField(blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    worker = models.CharField(max_length=200, blank=True)
+    log_stream_name = models.CharField(max_length=200, blank=True)
+    response = models.TextField(blank=True)
+    finished = models.DateTimeField(null=True)
+
+    objects = InvocationQuerySet.as_manager()
+
+    class Meta:
+        indexes = [models.Index(fields=["function", "-started"]), models.Index(fields=["status"])]
+
+
+class LogEvent(models.Model):
+    """One line of a function's log, as CloudWatch Logs would keep it."""
+
+    function = models.ForeignKey(Function, on_delete=models.CASCADE, related_name="log_events")
+    request_id = models.UUIDField(null=True, db_index=True)
+    log_stream_name = models.CharField(max_length=200)
+    timestamp = models.DateTimeField()
+    sequence = models.PositiveIntegerField(default=0)
+    message = models.TextField()
+
+    class Meta:
+        indexes = [models.Index(fields=["function", "log_stream_name", "timestamp"])]
+        ordering = ["timestamp", "sequence"]

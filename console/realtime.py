@@ -1,0 +1,72 @@
+"""Live events for the browser, sent through the Channels layer.
+
+`publish_log_line` is the one function the executor calls. It never blocks an invocation:
+lines go to a queue that one background thread drains in order, batching whatever has
+piled up into a single group message.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+
+from channels.layers import get_channel_layer
+
+log = logging.getLogger(__name__)
+
+_queue: "queue.SimpleQueue[tuple[str, dict]]" = queue.SimpleQueue()
+_started = False
+_start_lock = threading.Lock()
+MAX_BATCH = 200
+
+
+def log_group(account_id: str, function_name: str) -> str:
+    """The Channels group of one function's live log."""
+    return f"logs.{account_id}.{function_name}"
+
+
+def publish_log_line(account_id: str, function_name: str, line: dict) -> None:
+    """Queue one log line ({request_id, log_stream, timestamp, message}) for the live viewers."""
+    _ensure_started()
+    _queue.put((log_group(account_id, function_name), line))
+
+
+def _ensure_started() -> None:
+    global _started
+    if _started:
+        return
+    with _start_lock:
+        if not _started:
+            threading.Thread(target=_run, daemon=True, name="realtime-publisher").start()
+            _started = True
+
+
+def _run() -> None:
+    loop = asyncio.new_event_loop()
+    layer = get_channel_layer()
+    while True:
+        group, line = _queue.get()
+        batches: dict[str, list[dict]] = {group: [line]}
+        count = 1
+        while count < MAX_BATCH:
+            try:
+                group, line = _queue.get_nowait()
+            except queue.Empty:
+                break
+            batches.setdefault(group, []).append(line)
+            count += 1
+        for name, lines in batches.items():
+            try:
+                loop.run_until_complete(layer.group_send(name, {"type": "log.lines", "lines": lines}))
+            except Exception:  # a Redis hiccup must not stop the publisher
+                log.exception("could not publish %d log lines to %s", len(lines), name)
+
+
+def flush(timeout: float = 2.0) -> None:
+    """Wait until queued lines are handed to the channel layer (tests, shutdown)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not _queue.empty() and time.monotonic() < deadline:
+        time.sleep(0.005)

@@ -1,0 +1,1 @@
+"""Business rules as plain functions, shared by the console's views, the API and triggers."""

@@ -1,0 +1,262 @@
+"""The one module that talks to the Docker engine.
+
+It creates containers with Lambda's limits, hands back a raw attach socket for the log
+reader, reads a container's memory accounting from its cgroup, turns a container's end
+into typed facts (exit status, OOM), and removes containers. Nothing else imports docker.
+"""
+from __future__ import annotations
+
+import logging
+import signal
+import socket
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import docker
+from docker.errors import APIError, DockerException, ImageNotFound, NotFound
+
+from .spec import EnvSpec
+
+log = logging.getLogger(__name__)
+
+LABEL = "lambda.managed"
+FUNCTION_USER = "993:990"  # sbx_user1051, as on AWS
+PIDS_LIMIT = 1024  # AWS's limit on processes and threads
+CPU_MB = 1769  # AWS gives one full vCPU at 1,769 MB
+
+_client: docker.DockerClient | None = None
+_client_lock = threading.Lock()
+
+
+class ContainerError(Exception):
+    """The engine refused or failed to start a container."""
+
+
+def client() -> docker.DockerClient:
+    global _client
+    with _client_lock:
+        if _client is None:
+            _client = docker.from_env(timeout=120)
+        return _client
+
+
+def ping() -> bool:
+    try:
+        return bool(client().ping())
+    except (DockerException, OSError):
+        return False
+
+
+def ensure_network(name: str) -> str:
+    """The bridge network functions run on; returns its gateway address on the host.
+
+    Containers on it cannot reach each other (icc off); the host side of the bridge is
+    where the Runtime API listens.
+    """
+    api = client().api
+    try:
+        attrs = api.inspect_network(name)
+    except NotFound:
+        try:
+            api.create_network(
+                name, driver="bridge", check_duplicate=True,
+                options={"com.docker.network.bridge.enable_icc": "false"}, labels={LABEL: "1"},
+            )
+        except APIError as exc:  # another worker created it first
+            if exc.status_code != 409:
+                raise
+        attrs = api.inspect_network(name)
+    configs = attrs.get("IPAM", {}).get("Config") or []
+    for config in configs:
+        if config.get("Gateway"):
+            return config["Gateway"].split("/")[0]
+    raise ContainerError(f"Docker network {name} has no gateway address")
+
+
+@dataclass
+class Started:
+    container_id: str
+    sock: socket.socket  # multiplexed stdout/stderr of the container
+    cgroup: Path | None
+
+
+def start(spec: EnvSpec, env_id: str, runtime_api: str, network: str, worker: str,
+          log_stream_name: str) -> Started:
+    api = client().api
+    environment = {
+        **spec.environment,
+        "AWS_LAMBDA_FUNCTION_NAME": spec.function_name,
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_size),
+        "AWS_LAMBDA_FUNCTION_VERSION": spec.version,
+        "AWS_LAMBDA_LOG_GROUP_NAME": spec.log_group_name,
+        "AWS_LAMBDA_LOG_STREAM_NAME": log_stream_name,
+        "AWS_LAMBDA_RUNTIME_API": runtime_api,
+        "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+        "AWS_REGION": spec.region,
+        "AWS_DEFAULT_REGION": spec.region,
+        "TZ": ":UTC",
+        "LAMBDA_TASK_ROOT": "/var/task",
+        "LAMBDA_RUNTIME_DIR": "/var/runtime",
+    }
+    if spec.package_type == "Zip":
+        environment["_HANDLER"] = spec.handler
+        environment["AWS_EXECUTION_ENV"] = f"AWS_Lambda_{spec.runtime}"
+    elif spec.handler:
+        environment["_HANDLER"] = spec.handler
+    binds = {spec.code_dir: {"bind": "/var/task", "mode": "ro"}} if spec.code_dir else {}
+    vcpus = min(max(1.0, spec.memory_size / CPU_MB), 6.0)
+    host_config = api.create_host_config(
+        mem_limit=spec.memory_size * 1024 * 1024,
+        memswap_limit=spec.memory_size * 1024 * 1024,  # no swap: the limit is the limit
+        # CPU weight in proportion to memory, as on AWS; the hard cap keeps a spinning
+        # function from taking the whole host, without throttling small functions to a crawl.
+        cpu_shares=max(2, int(1024 * spec.memory_size / CPU_MB)),
+        nano_cpus=int(vcpus * 1e9),
+        pids_limit=PIDS_LIMIT,
+        read_only=True,
+        tmpfs={"/tmp": f"rw,nosuid,nodev,size={spec.ephemeral_storage}m,mode=1777"},
+        binds=binds,
+        cap_drop=["ALL"],
+        security_opt=["no-new-privileges"],
+        init=True,  # a real PID 1 reaps zombies and forwards signals
+        network_mode=network,
+        ulimits=[docker.types.Ulimit(name="nofile", soft=1024, hard=1024)],
+        log_config=docker.types.LogConfig(type="none"),  # we read the attach stream instead
+    )
+    config = spec.image_config or {}
+    kwargs = {}
+    if config.get("EntryPoint"):
+        kwargs["entrypoint"] = config["EntryPoint"]
+    if config.get("Command"):
+        kwargs["command"] = config["Command"]
+    if spec.package_type == "Zip":
+        kwargs["working_dir"] = "/var/task"
+    if config.get("WorkingDirectory"):
+        kwargs["working_dir"] = config["WorkingDirectory"]
+    try:
+        created = api.create_container(
+            spec.image,
+            environment=environment,
+            user=FUNCTION_USER,
+            host_config=host_config,
+            labels={LABEL: "1", "lambda.worker": worker, "lambda.env": env_id,
+                    "lambda.function": spec.function_arn},
+            name=f"lambda-{env_id}",
+            **kwargs,
+        )
+        container_id = created["Id"]
+        attach = api.attach_socket(container_id, params={"stdout": 1, "stderr": 1, "stream": 1})
+        sock = attach._sock  # the raw socket: docker frames, read by the log reader
+        api.start(container_id)
+    except ImageNotFound:
+        raise ContainerError(f"Image not found on this Docker host: {spec.image}")
+    except (APIError, DockerException) as exc:
+        raise ContainerError(str(exc))
+    return Started(container_id, sock, find_cgroup(container_id))
+
+
+def container_ip(container_id: str, network: str) -> str:
+    attrs = client().api.inspect_container(container_id)
+    return attrs["NetworkSettings"]["Networks"][network]["IPAddress"]
+
+
+@dataclass(frozen=True)
+class Exit:
+    status: int
+    oom_killed: bool
+
+    def describe(self) -> str:
+        """Go's wording for a process end, which AWS's messages use."""
+        if self.oom_killed or self.status == 128 + signal.SIGKILL:
+            return "signal: killed"
+        if self.status > 128:
+            try:
+                name = signal.Signals(self.status - 128).name
+            except ValueError:
+                name = f"signal {self.status - 128}"
+            return f"signal: {_go_signal_name(name)}"
+        return f"exit status {self.status}"
+
+
+def _go_signal_name(name: str) -> str:
+    return {"SIGSEGV": "segmentation fault", "SIGABRT": "aborted", "SIGTERM": "terminated",
+            "SIGBUS": "bus error", "SIGILL": "illegal instruction", "SIGFPE": "floating point exception",
+            }.get(name, name.lower())
+
+
+def exit_of(container_id: str) -> Exit:
+    api = client().api
+    try:
+        result = api.wait(container_id, timeout=10)
+        state = api.inspect_container(container_id)["State"]
+        return Exit(int(result.get("StatusCode", state.get("ExitCode", -1))), bool(state.get("OOMKilled")))
+    except (DockerException, OSError) as exc:
+        log.warning("cannot read the exit of %s: %s", container_id[:12], exc)
+        return Exit(-1, False)
+
+
+def remove(container_id: str) -> None:
+    """Kill and remove; a container that is already gone is fine."""
+    try:
+        client().api.remove_container(container_id, force=True)
+    except NotFound:
+        pass
+    except (DockerException, OSError) as exc:
+        log.warning("cannot remove container %s: %s", container_id[:12], exc)
+
+
+def remove_later(container_id: str) -> None:
+    threading.Thread(target=remove, args=(container_id,), daemon=True, name="remove-container").start()
+
+
+def managed_containers() -> list[dict]:
+    """Every container this project made, on this engine: id and worker label."""
+    return [
+        {"id": c["Id"], "worker": c["Labels"].get("lambda.worker", "")}
+        for c in client().api.containers(all=True, filters={"label": LABEL})
+    ]
+
+
+# Memory accounting from the container's cgroup. cgroup v1 keeps a resettable high-water
+# mark (memory.max_usage_in_bytes); v2 keeps memory.peak.
+_CGROUP_ROOTS = ("/sys/fs/cgroup/memory/docker/{id}", "/sys/fs/cgroup/memory/system.slice/docker-{id}.scope",
+                 "/sys/fs/cgroup/docker/{id}", "/sys/fs/cgroup/system.slice/docker-{id}.scope")
+
+
+def find_cgroup(container_id: str) -> Path | None:
+    for pattern in _CGROUP_ROOTS:
+        path = Path(pattern.format(id=container_id))
+        if path.is_dir():
+            return path
+    return None
+
+
+def reset_peak_memory(cgroup: Path | None) -> None:
+    if cgroup is None:
+        return
+    for name in ("memory.max_usage_in_bytes", "memory.peak"):
+        try:
+            (cgroup / name).write_text("0")
+            return
+        except OSError:
+            continue
+
+
+def peak_memory_bytes(cgroup: Path | None) -> int | None:
+    if cgroup is None:
+        return None
+    for name in ("memory.max_usage_in_bytes", "memory.peak"):
+        try:
+            return int((cgroup / name).read_text())
+        except (OSError, ValueError):
+            continue
+    return None
+
+
+def image_exists(image: str) -> bool:
+    try:
+        client().api.inspect_image(image)
+        return True
+    except NotFound:
+        return False

@@ -1,0 +1,337 @@
+"""One execution environment: a container, its runtime, and the invocation it is serving.
+
+An environment serves one invocation at a time. The worker thread that runs an
+invocation waits here; the Runtime API threads and the log reader thread report to it.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import math
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Callable
+
+from . import containers, logs
+from .spec import EnvSpec
+
+log = logging.getLogger(__name__)
+
+INIT_TIMEOUT = 10.0  # AWS gives a function's init phase 10 s
+QUIET_WAIT = 0.005  # runtimes without an end marker: wait this long for late output
+MAX_RESPONSE = 6 * 1024 * 1024
+
+# Our own bootstraps end each invocation's output with a marker (see logs.SENTINEL_RE).
+MARKED_RUNTIMES = ("python3.11", "nodejs18.x")
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+@dataclass
+class Delivery:
+    payload: bytes
+    headers: dict[str, str]
+
+
+@dataclass
+class Attempt:
+    """One invocation as this environment sees it."""
+
+    request_id: str
+    payload: bytes
+    invoked_arn: str
+    timeout: float
+    lines: list[tuple[int, str]] = field(default_factory=list)
+    delivered_at: float | None = None  # monotonic
+    answered_at: float | None = None
+    answer: bytes | None = None
+    error_type: str | None = None  # None: a result; else the runtime reported an error
+    end_seen: bool = False
+    last_output_at: float = 0.0
+
+
+@dataclass
+class Outcome:
+    request_id: str
+    ok: bool
+    payload: bytes
+    error_type: str = ""
+    duration_ms: float = 0.0
+    init_duration_ms: float | None = None
+    max_memory_mb: int | None = None
+    lines: list[tuple[int, str]] = field(default_factory=list)
+    log_stream_name: str = ""
+
+    @property
+    def billed_ms(self) -> int:
+        """AWS bills every invocation rounded up to the next millisecond."""
+        return max(1, math.ceil(self.duration_ms))
+
+    @property
+    def function_error(self) -> str | None:
+        return None if self.ok else "Unhandled"
+
+
+class EnvironmentFailed(Exception):
+    """The container could not be started at all."""
+
+
+LineSink = Callable[[EnvSpec, str, str, int, str], None]  # (spec, log stream, request id, timestamp ms, message)
+
+
+class Environment:
+    def __init__(self, spec: EnvSpec, network: str, runtime_api: str, registry, worker: str,
+                 sink: LineSink) -> None:
+        self.spec = spec
+        self.key = spec.key
+        self.id = uuid.uuid4().hex
+        self.network = network
+        self.runtime_api = runtime_api
+        self.registry = registry
+        self.worker = worker
+        self.sink = sink
+        self.log_stream_name = time.strftime("%Y/%m/%d", time.gmtime()) + f"/[{spec.version}]{self.id}"
+        self.marked = spec.package_type == "Zip" and spec.runtime in MARKED_RUNTIMES
+        self.cond = threading.Condition()
+        self.created_at = time.monotonic()
+        self.ready_at: float | None = None  # first call to /next: init is over
+        self.last_used = time.monotonic()
+        self.inbox: Attempt | None = None
+        self.current: Attempt | None = None
+        self.pending_lines: list[tuple[int, str]] = []  # output before any invocation
+        self.init_failure: tuple[bytes, str] | None = None
+        self.init_failed_at: float | None = None
+        self.exited: containers.Exit | None = None
+        self.broken = False  # never reuse: timed out, crashed, failed to init
+        self.stopping = False
+        self.container_id = ""
+        self.cgroup = None
+        self.ip = ""
+        self.invocations = 0
+
+    # Life cycle -----------------------------------------------------------------------
+
+    def start(self) -> None:
+        try:
+            started = containers.start(self.spec, self.id, self.runtime_api, self.network, self.worker,
+                                       self.log_stream_name)
+        except containers.ContainerError as exc:
+            raise EnvironmentFailed(str(exc))
+        self.container_id, self.cgroup = started.container_id, started.cgroup
+        threading.Thread(target=self._read_output, args=(started.sock,), daemon=True,
+                         name=f"logs-{self.id[:8]}").start()
+        try:
+            self.ip = containers.container_ip(self.container_id, self.network)
+        except Exception as exc:  # the container died before we could look at it
+            log.warning("environment %s has no address: %s", self.id[:8], exc)
+            return
+        self.registry.add(self.ip, self)
+
+    def stop(self) -> None:
+        with self.cond:
+            self.stopping = True
+            self.broken = True
+            self.cond.notify_all()
+        if self.ip:
+            self.registry.remove(self.ip, self)
+        if self.container_id:
+            containers.remove_later(self.container_id)
+
+    @property
+    def alive(self) -> bool:
+        return not self.broken and self.exited is None and not self.stopping
+
+    # Called by the Runtime API threads ---------------------------------------------------
+
+    def next_invocation(self) -> Delivery | None:
+        with self.cond:
+            if self.ready_at is None:
+                self.ready_at = time.monotonic()
+            self.cond.notify_all()
+            self.cond.wait_for(lambda: self.inbox is not None or self.stopping)
+            if self.stopping or self.inbox is None:
+                return None
+            attempt, self.inbox = self.inbox, None
+            attempt.delivered_at = time.monotonic()
+            deadline = now_ms() + int(attempt.timeout * 1000)
+            self._line(attempt, logs.start_line(attempt.request_id, self.spec.version))
+        return Delivery(attempt.payload, {
+            "Lambda-Runtime-Aws-Request-Id": attempt.request_id,
+            "Lambda-Runtime-Deadline-Ms": str(deadline),
+            "Lambda-Runtime-Invoked-Function-Arn": attempt.invoked_arn,
+            "Lambda-Runtime-Trace-Id": f"Root=1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]};Sampled=0",
+        })
+
+    def complete(self, request_id: str, body: bytes, error_type: str | None) -> bool:
+        with self.cond:
+            attempt = self.current
+            if attempt is None or attempt.request_id != request_id or attempt.answered_at is not None \
+                    or attempt.delivered_at is None:
+                return False
+            attempt.answered_at = time.monotonic()
+            attempt.answer = body
+            attempt.error_type = error_type
+            self.cond.notify_all()
+            return True
+
+    def response_too_large(self, request_id: str) -> None:
+        body = json.dumps({
+            "errorMessage": f"Response payload size exceeded maximum allowed payload size ({MAX_RESPONSE} bytes).",
+            "errorType": "Function.ResponseSizeTooLarge",
+        }).encode()
+        self.complete(request_id, body, "Function.ResponseSizeTooLarge")
+
+    def init_error(self, body: bytes, error_type: str) -> None:
+        with self.cond:
+            self.init_failure = (body, error_type)
+            self.init_failed_at = time.monotonic()
+            self.broken = True
+            self.cond.notify_all()
+
+    # The log reader thread ---------------------------------------------------------------
+
+    def _read_output(self, sock) -> None:
+        splitter = logs.LineSplitter(self._on_output, self._on_end)
+        for frame in logs.read_frames(sock):
+            splitter.feed(frame)
+        splitter.flush()
+        try:
+            sock.close()
+        except OSError:
+            pass
+        exit_info = containers.exit_of(self.container_id) if not self.stopping else containers.Exit(-1, False)
+        with self.cond:
+            self.exited = exit_info
+            self.broken = True
+            self.cond.notify_all()
+
+    def _on_output(self, message: str) -> None:
+        with self.cond:
+            attempt = self.current
+            if attempt is None:
+                self.pending_lines.append((now_ms(), message))
+                return
+            attempt.last_output_at = time.monotonic()
+            self._line(attempt, message)
+
+    def _on_end(self, request_id: str) -> None:
+        with self.cond:
+            if self.current is not None and self.current.request_id == request_id:
+                self.current.end_seen = True
+                self.cond.notify_all()
+
+    def _line(self, attempt: Attempt, message: str) -> None:
+        stamp = now_ms()
+        attempt.lines.append((stamp, message))
+        self.sink(self.spec, self.log_stream_name, attempt.request_id, stamp, message)
+
+    # The worker thread -------------------------------------------------------------------
+
+    def invoke(self, request_id: str, payload: bytes, invoked_arn: str) -> Outcome:
+        """Run one invocation here and wait for its end, however it ends."""
+        attempt = Attempt(request_id, payload, invoked_arn, float(self.spec.timeout))
+        cold = self.ready_at is None
+        containers.reset_peak_memory(self.cgroup)
+        with self.cond:
+            self.invocations += 1
+            self.current = attempt
+            for stamp, message in self.pending_lines:  # init output belongs to the first invocation
+                attempt.lines.append((stamp, message))
+                self.sink(self.spec, self.log_stream_name, request_id, stamp, message)
+            self.pending_lines.clear()
+            self.inbox = attempt
+            self.cond.notify_all()
+            timed_out = self._wait(attempt)
+            init_ms = (self.ready_at - self.created_at) * 1000 if cold and self.ready_at else None
+            if init_ms is None and cold:
+                init_ms = (time.monotonic() - self.created_at) * 1000
+            outcome = self._outcome(attempt, timed_out, init_ms)
+            self._line(attempt, logs.end_line(request_id))
+            self._line(attempt, logs.report_line(request_id, outcome.duration_ms, outcome.billed_ms,
+                                                 self.spec.memory_size, outcome.max_memory_mb, init_ms))
+            self.current = None
+            self.inbox = None
+        if not self.alive:
+            self.stop()
+        self.last_used = time.monotonic()
+        return outcome
+
+    def _finished(self, attempt: Attempt) -> bool:
+        if self.init_failure is not None and attempt.answered_at is None:
+            return self.exited is not None  # keep the runtime's last words
+        if attempt.answered_at is not None:
+            if self.marked:
+                return attempt.end_seen or self.exited is not None
+            quiet_since = max(attempt.answered_at, attempt.last_output_at)
+            return time.monotonic() - quiet_since >= QUIET_WAIT or self.exited is not None
+        return self.exited is not None or self.stopping
+
+    def _wait(self, attempt: Attempt) -> bool:
+        """Wait under self.cond; True when the invocation ran out of time."""
+        begun = time.monotonic()
+        undelivered_limit = self.created_at + INIT_TIMEOUT if self.ready_at is None else begun + attempt.timeout
+        while not self._finished(attempt):
+            now = time.monotonic()
+            step = None
+            if attempt.answered_at is not None:
+                limit = attempt.answered_at + 1.0  # late output is waited for, within bounds
+                step = None if self.marked else QUIET_WAIT
+            elif self.init_failed_at is not None:
+                limit = self.init_failed_at + 0.5  # the runtime reported; let it exit and flush
+            elif attempt.delivered_at is not None:
+                limit = attempt.delivered_at + attempt.timeout
+            else:
+                limit = undelivered_limit
+            if now >= limit:
+                if attempt.answered_at is not None or self.init_failed_at is not None:
+                    return False
+                self.broken = True
+                return True
+            self.cond.wait(limit - now if step is None else min(step, limit - now))
+        return False
+
+    def _outcome(self, attempt: Attempt, timed_out: bool, init_ms: float | None) -> Outcome:
+        rid = attempt.request_id
+        end = attempt.answered_at or time.monotonic()
+        duration = (end - attempt.delivered_at) * 1000 if attempt.delivered_at else 0.0
+        if timed_out:
+            if attempt.delivered_at is None:  # never got past init
+                duration = (time.monotonic() - self.created_at) * 1000
+            self._line(attempt, logs.timeout_line(rid, attempt.timeout))
+            ok, error_type = False, "Sandbox.Timedout"
+            body = {"errorType": error_type,
+                    "errorMessage": f"RequestId: {rid} Error: Task timed out after {attempt.timeout:.2f} seconds"}
+            payload = json.dumps(body).encode()
+        elif attempt.answered_at is not None:
+            payload = attempt.answer or b""
+            ok = attempt.error_type is None
+            error_type = "" if ok else (attempt.error_type or _error_type_of(payload) or "Unhandled")
+        elif self.init_failure is not None:
+            payload, header_type = self.init_failure
+            ok = False
+            error_type = _error_type_of(payload) or header_type or "Runtime.Unknown"
+        else:
+            exit_info = self.exited or containers.Exit(-1, False)
+            message = f"RequestId: {rid} Error: Runtime exited with error: {exit_info.describe()}"
+            ok, error_type = False, "Runtime.ExitError"
+            payload = json.dumps({"errorType": error_type, "errorMessage": message}).encode()
+            self._line(attempt, message)
+            self._line(attempt, error_type)
+        memory = containers.peak_memory_bytes(self.cgroup)
+        return Outcome(
+            request_id=rid, ok=ok, payload=payload, error_type=error_type, duration_ms=duration,
+            init_duration_ms=init_ms, max_memory_mb=(memory + 1048575) // 1048576 if memory else None,
+            lines=attempt.lines, log_stream_name=self.log_stream_name,
+        )
+
+
+def _error_type_of(payload: bytes) -> str:
+    try:
+        doc = json.loads(payload)
+    except ValueError:
+        return ""
+    return doc.get("errorType", "") if isinstance(doc, dict) else ""

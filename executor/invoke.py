@@ -1,0 +1,96 @@
+"""The one way to run a function: the console, the API and the triggers all call `invoke`."""
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from dataclasses import dataclass
+
+from django.db import transaction
+
+from console.errors import (InvalidParameterValue, InvalidRequestContent, RequestTooLarge, ResourceConflict,
+                            ServiceError, TooManyRequests)
+from console.models import Function, Invocation, State
+
+from . import concurrency
+from .environment import INIT_TIMEOUT
+from .specs import spec_for
+from .tasks import invoke_async, invoke_sync, reply_key
+
+SYNC_PAYLOAD_LIMIT = 6 * 1024 * 1024
+ASYNC_PAYLOAD_LIMIT = 256 * 1024
+INVOCATION_TYPES = ("RequestResponse", "Event", "DryRun")
+
+
+@dataclass
+class InvokeResult:
+    request_id: str
+    status_code: int  # 200 RequestResponse, 202 Event, 204 DryRun
+    payload: bytes = b""
+    function_error: str | None = None  # "Unhandled" when the function failed
+    executed_version: str = "$LATEST"
+    log_result: str | None = None  # base64 of the last 4 KB of the log, when asked for
+    error_type: str = ""
+    duration_ms: float | None = None
+    billed_duration_ms: int | None = None
+    init_duration_ms: float | None = None
+    max_memory_used_mb: int | None = None
+    memory_size: int = 128
+    log_tail: str = ""
+
+
+def invoke(function: Function, payload: bytes | str = b"", invocation_type: str = "RequestResponse",
+           log_type: str | None = None, qualifier: str | None = None, source: str = "api") -> InvokeResult:
+    """Invoke a function as AWS Lambda's Invoke does; raise a LambdaError on bad input or throttling."""
+    if invocation_type not in INVOCATION_TYPES:
+        raise InvalidParameterValue(f"Unsupported InvocationType: {invocation_type}", field="InvocationType")
+    if log_type not in (None, "None", "Tail"):
+        raise InvalidParameterValue(f"Unsupported LogType: {log_type}", field="LogType")
+    data = payload.encode() if isinstance(payload, str) else (payload or b"")
+    limit = ASYNC_PAYLOAD_LIMIT if invocation_type == "Event" else SYNC_PAYLOAD_LIMIT
+    if len(data) > limit:
+        raise RequestTooLarge(
+            f"{len(data)} byte payload is too large for the {invocation_type} invocation type (limit {limit} bytes)")
+    if not data.strip():
+        data = b"{}"
+    try:
+        json.loads(data)
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidRequestContent("Could not parse request body into json: payload is not valid JSON")
+    if function.state != State.ACTIVE:
+        raise ResourceConflict(
+            "The operation cannot be performed at this time. The function is currently in the following "
+            f"state: {function.state}")
+    spec = spec_for(function, qualifier)
+    qualifier = qualifier or "$LATEST"
+    request_id = str(uuid.uuid4())
+    if invocation_type == "DryRun":
+        return InvokeResult(request_id, 204, executed_version=spec.version)
+    text = data.decode()
+    if invocation_type == "Event":
+        Invocation.objects.create(
+            request_id=request_id, function=function, qualifier=qualifier, version=spec.version,
+            invocation_type=Invocation.Type.EVENT, source=source, status=Invocation.Status.QUEUED,
+            payload=text, payload_size=len(data), memory_size=spec.memory_size)
+        transaction.on_commit(lambda: invoke_async.delay(request_id))
+        return InvokeResult(request_id, 202, executed_version=spec.version)
+    if spec.reserved_concurrency == 0:
+        # Nothing can ever run: answer at once, as AWS does, without a trip to a worker.
+        raise TooManyRequests("Rate Exceeded.", Reason=concurrency.FUNCTION_LIMIT)
+    invoke_sync.apply_async((spec.to_dict(), request_id, text, source, qualifier))
+    reply = concurrency.connection().blpop([reply_key(request_id)], timeout=spec.timeout + INIT_TIMEOUT + 30)
+    if reply is None:
+        raise ServiceError("The invocation did not finish: no worker answered in time.")
+    done = json.loads(reply[1])
+    if done["status"] == Invocation.Status.THROTTLED:
+        raise TooManyRequests("Rate Exceeded.", Reason=done["throttle_reason"])
+    result = InvokeResult(
+        request_id, 200, payload=done["payload"].encode(), function_error=done["function_error"],
+        executed_version=done["executed_version"], error_type=done["error_type"],
+        duration_ms=done["duration_ms"], billed_duration_ms=done["billed_duration_ms"],
+        init_duration_ms=done["init_duration_ms"], max_memory_used_mb=done["max_memory_used_mb"],
+        memory_size=done["memory_size"], log_tail=done["log_tail"],
+    )
+    if log_type == "Tail":
+        result.log_result = base64.b64encode(done["log_tail"].encode()).decode()
+    return result

@@ -1,0 +1,113 @@
+"""The warm pool: execution environments of this worker, reused per function version.
+
+An idle environment of the same spec is reused (a warm start); otherwise a new one is
+started (a cold start). A newer spec of the same function version retires the older
+environments: idle ones at once, busy ones when they finish.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from .environment import Environment, LineSink
+from .spec import EnvSpec
+
+log = logging.getLogger(__name__)
+
+
+class Pool:
+    def __init__(self, network: str, runtime_api: str, registry, worker: str, sink: LineSink) -> None:
+        self.network = network
+        self.runtime_api = runtime_api
+        self.registry = registry
+        self.worker = worker
+        self.sink = sink
+        self.lock = threading.Lock()
+        self.idle: dict[str, list[Environment]] = {}
+        self.busy: set[Environment] = set()
+        self.current_key: dict[str, str] = {}  # family -> newest spec key seen
+
+    def acquire(self, spec: EnvSpec) -> tuple[Environment, bool]:
+        """An environment for this spec, marked busy; True when it is new (a cold start)."""
+        retired: list[Environment] = []
+        env = None
+        with self.lock:
+            old_key = self.current_key.get(spec.family)
+            if old_key != spec.key:
+                self.current_key[spec.family] = spec.key
+                if old_key is not None:
+                    retired = self.idle.pop(old_key, [])
+            stack = self.idle.get(spec.key)
+            while stack:
+                candidate = stack.pop()  # most recently used: the rest can go idle and be reaped
+                if candidate.alive:
+                    env = candidate
+                    break
+                retired.append(candidate)
+            if env is not None:
+                self.busy.add(env)
+        for old in retired:
+            old.stop()
+        if env is not None:
+            return env, False
+        env = Environment(spec, self.network, self.runtime_api, self.registry, self.worker, self.sink)
+        with self.lock:
+            self.busy.add(env)
+        try:
+            env.start()
+        except Exception:
+            with self.lock:
+                self.busy.discard(env)
+            env.stop()
+            raise
+        return env, True
+
+    def release(self, env: Environment) -> None:
+        with self.lock:
+            self.busy.discard(env)
+            if env.alive and self.current_key.get(env.spec.family) == env.key:
+                self.idle.setdefault(env.key, []).append(env)
+                return
+        env.stop()
+
+    def retire(self, function_arn: str) -> int:
+        """Stop the idle environments of a function (its code or configuration changed)."""
+        with self.lock:
+            gone = []
+            for key, stack in list(self.idle.items()):
+                keep = [env for env in stack if env.spec.function_arn != function_arn]
+                gone += [env for env in stack if env.spec.function_arn == function_arn]
+                self.idle[key] = keep
+            for family in [f for f in self.current_key if f.startswith(function_arn + ":")]:
+                del self.current_key[family]
+            for env in self.busy:
+                if env.spec.function_arn == function_arn:
+                    env.broken = True  # retired once it finishes
+        for env in gone:
+            env.stop()
+        return len(gone)
+
+    def reap_idle(self, max_idle: float) -> int:
+        cutoff = time.monotonic() - max_idle
+        with self.lock:
+            gone = []
+            for key, stack in list(self.idle.items()):
+                gone += [env for env in stack if env.last_used < cutoff or not env.alive]
+                self.idle[key] = [env for env in stack if env.last_used >= cutoff and env.alive]
+                if not self.idle[key]:
+                    del self.idle[key]
+        for env in gone:
+            env.stop()
+        return len(gone)
+
+    def environments(self) -> list[Environment]:
+        with self.lock:
+            return [env for stack in self.idle.values() for env in stack] + list(self.busy)
+
+    def shutdown(self) -> None:
+        for env in self.environments():
+            env.stop()
+        with self.lock:
+            self.idle.clear()
+            self.busy.clear()

@@ -1,0 +1,124 @@
+"""Running one invocation on this worker, and recording what happened.
+
+`execute` is the whole life of an invocation here: take a concurrency slot, take a warm
+environment or start one, run, give both back. `record` writes the accounting row and
+the log lines once the caller has its answer.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils import timezone
+
+from console.models import Invocation, LogEvent
+
+from . import concurrency, logs
+from .environment import INIT_TIMEOUT, EnvironmentFailed, Outcome
+from .node import get_node
+from .spec import EnvSpec
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Execution:
+    """What a worker hands back to the caller, as plain JSON-able values."""
+
+    request_id: str
+    status: str  # an Invocation.Status value
+    payload: str = ""
+    function_error: str | None = None
+    error_type: str = ""
+    executed_version: str = "$LATEST"
+    duration_ms: float = 0.0
+    billed_duration_ms: int = 0
+    init_duration_ms: float | None = None
+    max_memory_used_mb: int | None = None
+    memory_size: int = 128
+    throttle_reason: str = ""
+    log_tail: str = ""
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+def execute(spec: EnvSpec, request_id: str, payload: bytes) -> tuple[Execution, Outcome | None]:
+    node = get_node()
+    lease = spec.timeout + INIT_TIMEOUT + 30
+    try:
+        concurrency.acquire(spec.function_arn, request_id, spec.reserved_concurrency, lease)
+    except concurrency.Throttled as exc:
+        return Execution(request_id, Invocation.Status.THROTTLED, throttle_reason=exc.reason,
+                         executed_version=spec.version, memory_size=spec.memory_size), None
+    try:
+        try:
+            env, _cold = node.pool.acquire(spec)
+        except EnvironmentFailed as exc:
+            return _start_failure(spec, request_id, str(exc)), None
+        try:
+            outcome = env.invoke(request_id, payload, spec.qualified_arn)
+        finally:
+            node.pool.release(env)
+    finally:
+        concurrency.release(spec.function_arn, request_id)
+    execution = Execution(
+        request_id=request_id,
+        status=Invocation.Status.SUCCEEDED if outcome.ok else Invocation.Status.FAILED,
+        payload=outcome.payload.decode("utf-8", errors="replace"),
+        function_error=outcome.function_error,
+        error_type=outcome.error_type,
+        executed_version=spec.version,
+        duration_ms=round(outcome.duration_ms, 2),
+        billed_duration_ms=outcome.billed_ms,
+        init_duration_ms=round(outcome.init_duration_ms, 2) if outcome.init_duration_ms is not None else None,
+        max_memory_used_mb=outcome.max_memory_mb,
+        memory_size=spec.memory_size,
+        log_tail=logs.tail([message for _, message in outcome.lines]),
+    )
+    return execution, outcome
+
+
+def _start_failure(spec: EnvSpec, request_id: str, reason: str) -> Execution:
+    log.warning("cannot start an environment for %s: %s", spec.function_arn, reason)
+    body = {"errorType": "Runtime.Unknown", "errorMessage": f"RequestId: {request_id} Error: {reason}"}
+    return Execution(request_id, Invocation.Status.FAILED, payload=json.dumps(body), function_error="Unhandled",
+                     error_type="Runtime.Unknown", executed_version=spec.version, memory_size=spec.memory_size)
+
+
+def record(spec: EnvSpec, execution: Execution, outcome: Outcome | None, *, started: dt.datetime,
+           source: str, invocation_type: str, qualifier: str, payload_size: int) -> None:
+    """Write the invocation's accounting and its log lines."""
+    fields = dict(
+        version=execution.executed_version,
+        status=execution.status,
+        error_type=execution.error_type or execution.throttle_reason,
+        duration_ms=execution.duration_ms if outcome else None,
+        billed_duration_ms=execution.billed_duration_ms if outcome else None,
+        init_duration_ms=execution.init_duration_ms,
+        memory_size=spec.memory_size,
+        max_memory_used_mb=execution.max_memory_used_mb,
+        response_size=len(execution.payload.encode()) if outcome else 0,
+        log_stream_name=outcome.log_stream_name if outcome else "",
+        finished=timezone.now(),
+    )
+    with transaction.atomic():
+        if invocation_type == Invocation.Type.EVENT:
+            Invocation.objects.filter(request_id=execution.request_id).update(**fields)
+        else:
+            Invocation.objects.create(
+                request_id=execution.request_id, function_id=spec.function_id, qualifier=qualifier,
+                invocation_type=invocation_type, source=source, started=started, payload_size=payload_size,
+                attempts=1, **fields,
+            )
+        if outcome is not None and outcome.lines:
+            LogEvent.objects.bulk_create([
+                LogEvent(function_id=spec.function_id, request_id=execution.request_id,
+                         log_stream_name=outcome.log_stream_name,
+                         timestamp=dt.datetime.fromtimestamp(stamp / 1000, tz=dt.timezone.utc),
+                         sequence=index, message=message)
+                for index, (stamp, message) in enumerate(outcome.lines)
+            ])

@@ -1,0 +1,59 @@
+"""What an execution environment is made from, as plain values a Celery task can carry."""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class EnvSpec:
+    function_id: int  # internal key, for recording; never shown
+    account_id: str
+    function_name: str
+    function_arn: str  # unqualified
+    version: str  # "$LATEST" or a version number
+    package_type: str  # "Zip" or "Image"
+    runtime: str
+    handler: str
+    image: str  # the Docker image the container starts from
+    code_dir: str  # host path mounted read-only at /var/task ("" for images)
+    memory_size: int
+    timeout: int
+    ephemeral_storage: int
+    region: str
+    revision: str  # changes with every code or configuration update
+    environment: dict[str, str] = field(default_factory=dict)
+    image_config: dict[str, Any] = field(default_factory=dict)
+    reserved_concurrency: int | None = None
+
+    @property
+    def key(self) -> str:
+        """Environments are shared only between invocations of an identical spec.
+
+        Reserved concurrency is left out: changing it must not retire warm environments.
+        """
+        data = asdict(self)
+        data.pop("reserved_concurrency")
+        return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:24]
+
+    @property
+    def family(self) -> str:
+        """The function version whose older environments a newer spec retires."""
+        return f"{self.function_arn}:{self.version}"
+
+    @property
+    def qualified_arn(self) -> str:
+        return f"{self.function_arn}:{self.version}"
+
+    @property
+    def log_group_name(self) -> str:
+        return f"/aws/lambda/{self.function_name}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "EnvSpec":
+        return cls(**data)

@@ -1,0 +1,50 @@
+"""Building an EnvSpec from a function (or one of its versions)."""
+from __future__ import annotations
+
+from django.conf import settings
+
+from console import codestore
+from console.errors import ResourceNotFound
+from console.models import Function, PackageType, Version
+
+from .images import image_for_runtime
+from .spec import EnvSpec
+
+
+def resolve_version(function: Function, qualifier: str | None) -> tuple[str, Function | Version]:
+    """($LATEST or a version number, the row holding that configuration)."""
+    if qualifier in (None, "", "$LATEST"):
+        return "$LATEST", function
+    if qualifier.isdigit():
+        version = Version.objects.filter(function=function, number=int(qualifier)).first()
+        if version is not None:
+            return str(version.number), version
+    raise ResourceNotFound(f"Function not found: {function.arn}:{qualifier}", field="Qualifier")
+
+
+def spec_for(function: Function, qualifier: str | None = None) -> EnvSpec:
+    version, config = resolve_version(function, qualifier)
+    if config.package_type == PackageType.IMAGE:
+        image, code_dir = config.image_uri, ""
+    else:
+        image, code_dir = image_for_runtime(config.runtime), str(codestore.code_dir(config.code_sha256))
+    return EnvSpec(
+        function_id=function.pk,
+        account_id=function.account.account_id,
+        function_name=function.name,
+        function_arn=function.arn,
+        version=version,
+        package_type=config.package_type,
+        runtime=config.runtime,
+        handler=config.handler,
+        image=image,
+        code_dir=code_dir,
+        memory_size=config.memory_size,
+        timeout=config.timeout,
+        ephemeral_storage=config.ephemeral_storage,
+        region=settings.LAMBDA_REGION,
+        revision=str(config.revision_id),
+        environment=dict(config.environment or {}),
+        image_config=dict(config.image_config or {}),
+        reserved_concurrency=function.reserved_concurrency,
+    )

@@ -1,0 +1,103 @@
+"""Celery tasks: the entry points of the executor on a worker.
+
+Both tasks take plain values. The synchronous one answers through a Redis list the caller
+is waiting on; the asynchronous one works from its Invocation row, so that an event is
+never lost: the row says what is left to do, whoever runs it.
+"""
+from __future__ import annotations
+
+import json
+import logging
+
+from celery import shared_task
+from django.conf import settings
+from django.db.models import F
+from django.utils import timezone
+
+from console.models import Invocation
+
+from . import concurrency
+from .node import get_node
+from .run import execute, record
+from .spec import EnvSpec
+from .specs import spec_for
+
+log = logging.getLogger(__name__)
+
+REPLY_TTL = 120
+THROTTLED_RETRY_DELAY = 1.0  # an async event over its concurrency cap waits in the queue
+
+
+def reply_key(request_id: str) -> str:
+    return f"lambda:reply:{request_id}"
+
+
+# Synchronous: the caller waits for the answer, so nothing is retried here (AWS leaves
+# retries of synchronous calls to the caller) and no result backend is needed.
+@shared_task(name="executor.tasks.invoke_sync", queue="lambda.sync", ignore_result=True,
+             acks_late=False)
+def invoke_sync(spec_data: dict, request_id: str, payload: str, source: str, qualifier: str) -> None:
+    """Run one synchronous invocation and push its Execution to the caller's reply list."""
+    started = timezone.now()
+    spec = EnvSpec.from_dict(spec_data)
+    execution, outcome = execute(spec, request_id, payload.encode())
+    key = reply_key(request_id)
+    pipe = concurrency.connection().pipeline(transaction=False)
+    pipe.rpush(key, json.dumps(execution.to_dict()))
+    pipe.expire(key, REPLY_TTL)
+    pipe.execute()
+    record(spec, execution, outcome, started=started, source=source,
+           invocation_type=Invocation.Type.REQUEST_RESPONSE, qualifier=qualifier,
+           payload_size=len(payload.encode()))
+
+
+# Asynchronous: acknowledged only when done (acks_late) and handed out again if the worker
+# dies (reject_on_worker_lost); the reaper re-queues a dead worker's events sooner. The
+# conditional claim below makes a second delivery of the same event harmless.
+@shared_task(name="executor.tasks.invoke_async", queue="lambda.async", ignore_result=True,
+             acks_late=True, reject_on_worker_lost=True)
+def invoke_async(request_id: str) -> None:
+    """Run (or retry) one asynchronous invocation recorded as queued."""
+    invocation = (Invocation.objects.select_related("function__account")
+                  .filter(request_id=request_id, status=Invocation.Status.QUEUED).first())
+    if invocation is None:
+        return  # done already, or its function is gone
+    try:
+        spec = spec_for(invocation.function, invocation.qualifier)
+    except Exception as exc:  # the version was deleted while the event waited
+        Invocation.objects.filter(pk=invocation.pk).update(
+            status=Invocation.Status.FAILED, error_type="ResourceNotFoundException", response=str(exc),
+            finished=timezone.now())
+        return
+    node = get_node()
+    claimed = Invocation.objects.filter(pk=invocation.pk, status=Invocation.Status.QUEUED).update(
+        status=Invocation.Status.RUNNING, worker=node.worker_id, attempts=F("attempts") + 1,
+        started=timezone.now())
+    if not claimed:
+        return  # another delivery of this event got there first
+    execution, outcome = execute(spec, request_id, invocation.payload.encode())
+    if execution.status == Invocation.Status.THROTTLED:
+        Invocation.objects.filter(pk=invocation.pk).update(
+            status=Invocation.Status.QUEUED, attempts=F("attempts") - 1, worker="")
+        invoke_async.apply_async((request_id,), countdown=THROTTLED_RETRY_DELAY)
+        return
+    attempts = invocation.attempts + 1
+    delays = settings.LAMBDA_ASYNC_RETRY_DELAYS
+    retry = execution.status == Invocation.Status.FAILED and attempts <= len(delays)
+    record(spec, execution, outcome, started=invocation.started, source=invocation.source,
+           invocation_type=Invocation.Type.EVENT, qualifier=invocation.qualifier,
+           payload_size=invocation.payload_size)
+    update = {"response": execution.payload}
+    if retry:
+        update.update(status=Invocation.Status.QUEUED, worker="", finished=None)
+    Invocation.objects.filter(pk=invocation.pk).update(**update)
+    if retry:
+        invoke_async.apply_async((request_id,), countdown=delays[attempts - 1])
+
+
+@shared_task(name="executor.tasks.reap", ignore_result=True, queue="lambda.async")
+def reap() -> int:
+    """Re-queue the events of workers that died mid-run (run by beat; workers run it too)."""
+    from .reaper import requeue_orphaned_invocations
+
+    return requeue_orphaned_invocations()
