@@ -100,6 +100,11 @@ def _image_label(tag: str) -> str | None:
     return labels.get(INPUTS_LABEL, "")
 
 
+def _image_id(tag: str) -> str | None:
+    r = _docker("image", "inspect", "--format", "{{.Id}}", tag, check=False, capture_output=True)
+    return r.stdout.strip() if r.returncode == 0 else None
+
+
 def stale_images() -> list[str]:
     """Image tags that are missing or were built from different inputs."""
     ensure_docker()
@@ -155,7 +160,7 @@ def build_base(inputs: str) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def build_runtime(runtime: str, inputs: str) -> None:
+def build_runtime(runtime: str, inputs: str, no_cache: bool = False) -> None:
     ctx = RUNTIMES_DIR / runtime
     # The classic builder needs no buildx plugin; its deprecation banner and
     # step output are captured and only shown if the build fails.
@@ -165,6 +170,7 @@ def build_runtime(runtime: str, inputs: str) -> None:
         "--label", f"{INPUTS_LABEL}={inputs}",
         "--label", f"{RUNTIME_LABEL}={runtime}",
         "-t", image_for_runtime(runtime),
+        *(["--no-cache"] if no_cache else []),
         str(ctx),
         check=False, capture_output=True,
         env={**os.environ, "DOCKER_BUILDKIT": os.environ.get("DOCKER_BUILDKIT", "0")},
@@ -192,11 +198,16 @@ def build_all(force: bool = False, only: str | None = None) -> list[str]:
         # is rebuilt even when only a runtime was asked for.
         if tag not in wanted and not (tag == BASE_IMAGE and stale):
             continue
-        if stale or force:
+        # A freshly built base must propagate into the runtimes built FROM it.
+        if stale or force or (tag != BASE_IMAGE and BASE_IMAGE in built):
+            old_id = _image_id(tag)
             if tag == BASE_IMAGE:
                 build_base(inputs)
             else:
-                build_runtime(_runtime_of(tag), inputs)
+                build_runtime(_runtime_of(tag), inputs, no_cache=force)
+            if old_id and old_id != _image_id(tag):
+                # Drop the superseded image; fails harmlessly if still in use.
+                _docker("rmi", old_id, check=False, capture_output=True)
             built.append(tag)
             print(f"{tag}: built ({time.monotonic() - t0:.1f}s)", flush=True)
         else:

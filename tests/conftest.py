@@ -1,0 +1,131 @@
+"""Shared fixtures: named accounts, a real Celery worker process, and function factories."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+import redis
+from django.conf import settings
+
+from console.codestore import make_zip
+from console.models import Account, Function
+from console.services.functions import function_create
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def eventually(probe, timeout: float = 10.0, interval: float = 0.05):
+    """Retry `probe` until it returns without raising (and not None); return its value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            value = probe()
+            if value is not None:
+                return value
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(interval)
+
+
+class WorkerProcess:
+    """A real `celery worker` with the threads pool, on the test database and Redis."""
+
+    def __init__(self, db_path: str) -> None:
+        self.db_path = db_path
+        self.proc: subprocess.Popen | None = None
+        self.log_path = Path(settings.VAR_DIR) / "worker.log"
+
+    def start(self) -> None:
+        env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings", "SQLITE_PATH": self.db_path,
+               "PYTHONUNBUFFERED": "1"}
+        log = open(self.log_path, "a")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "console", "worker", "-P", "threads", "-c", "32",
+             "-Q", "lambda.sync,lambda.async", "-l", "info", "--without-mingle", "--without-gossip",
+             "-n", f"test-{uuid.uuid4().hex[:6]}@%h"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        self.wait_ready()
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        r = redis.Redis.from_url(settings.REDIS_URL)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"worker exited: see {self.log_path}")
+            if any(f"-{self.proc.pid}-".encode() in key for key in r.scan_iter("lambda:worker:*")):
+                return
+            time.sleep(0.1)
+        raise RuntimeError(f"worker not ready after {timeout} s: see {self.log_path}")
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def ensure_running(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            self.start()
+
+    def kill(self) -> None:
+        os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait()
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+@pytest.fixture(scope="session")
+def worker_process(django_db_setup, django_db_blocker):
+    redis.Redis.from_url(settings.REDIS_URL).flushdb()
+    from django.db import connection
+
+    worker = WorkerProcess(connection.settings_dict["NAME"])
+    worker.start()
+    yield worker
+    worker.stop()
+
+
+@pytest.fixture
+def worker(worker_process, transactional_db):
+    """A live worker that sees this test's committed rows."""
+    worker_process.ensure_running()
+    return worker_process
+
+
+@pytest.fixture
+def alice_account(db) -> Account:
+    return Account.objects.create(account_id="111111111111", name="alice")
+
+
+@pytest.fixture
+def charlie_account(db) -> Account:
+    return Account.objects.create(account_id="222222222222", name="charlie")
+
+
+def python_function(account: Account, source: str, name: str | None = None, **config) -> Function:
+    """A python3.11 function whose lambda_function.py is `source`."""
+    return function_create(
+        account, name or f"py-{uuid.uuid4().hex[:8]}", runtime="python3.11",
+        handler=config.pop("handler", "lambda_function.lambda_handler"),
+        zip_file=make_zip({"lambda_function.py": source}), **config,
+    )
+
+
+def node_function(account: Account, files: dict[str, str], handler: str = "index.handler",
+                  name: str | None = None, **config) -> Function:
+    return function_create(account, name or f"node-{uuid.uuid4().hex[:8]}", runtime="nodejs18.x",
+                           handler=handler, zip_file=make_zip(files), **config)

@@ -1,0 +1,13 @@
+"""Settings for the test suite: the project's own, with state kept apart from `make run`."""
+import os
+from pathlib import Path
+
+_var = Path(__file__).resolve().parent.parent / "var" / "test"
+os.environ.setdefault("LAMBDA_VAR_DIR", str(_var))
+os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
+os.environ.setdefault("LAMBDA_DOCKER_NETWORK", "lambda-functions-test")
+# Seconds instead of AWS's minutes, so retry and crash recovery can be seen in a test.
+os.environ.setdefault("LAMBDA_ASYNC_RETRY_DELAYS", "1,2")
+os.environ.setdefault("LAMBDA_WORKER_HEARTBEAT", "3")
+
+from console.settings import *  # noqa: E402,F401,F403
