@@ -21,6 +21,7 @@ from .spec import EnvSpec
 log = logging.getLogger(__name__)
 
 LABEL = "lambda.managed"
+SCOPE_LABEL = "lambda.scope"  # which deployment (Redis) a container belongs to
 FUNCTION_USER = "993:990"  # sbx_user1051, as on AWS
 PIDS_LIMIT = 1024  # AWS's limit on processes and threads
 CPU_MB = 1769  # AWS gives one full vCPU at 1,769 MB
@@ -79,6 +80,15 @@ class Started:
     container_id: str
     sock: socket.socket  # multiplexed stdout/stderr of the container
     cgroup: Path | None
+
+
+def scope() -> str:
+    """Deployments sharing one Docker engine (say, tests beside `make run`) keep apart."""
+    import hashlib
+
+    from django.conf import settings
+
+    return hashlib.sha256(settings.REDIS_URL.encode()).hexdigest()[:12]
 
 
 def start(spec: EnvSpec, env_id: str, runtime_api: str, network: str, worker: str,
@@ -140,7 +150,7 @@ def start(spec: EnvSpec, env_id: str, runtime_api: str, network: str, worker: st
             environment=environment,
             user=FUNCTION_USER,
             host_config=host_config,
-            labels={LABEL: "1", "lambda.worker": worker, "lambda.env": env_id,
+            labels={LABEL: "1", SCOPE_LABEL: scope(), "lambda.worker": worker, "lambda.env": env_id,
                     "lambda.function": spec.function_arn},
             name=f"lambda-{env_id}",
             **kwargs,
@@ -211,10 +221,10 @@ def remove_later(container_id: str) -> None:
 
 
 def managed_containers() -> list[dict]:
-    """Every container this project made, on this engine: id and worker label."""
+    """Every container this deployment made on this engine: id and worker label."""
     return [
         {"id": c["Id"], "worker": c["Labels"].get("lambda.worker", "")}
-        for c in client().api.containers(all=True, filters={"label": LABEL})
+        for c in client().api.containers(all=True, filters={"label": f"{SCOPE_LABEL}={scope()}"})
     ]
 
 
