@@ -8,6 +8,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from .fields import EncryptedJSONField
+
 
 def new_account_id() -> str:
     return "".join(secrets.choice("0123456789") for _ in range(12))
@@ -60,7 +62,8 @@ class FunctionConfiguration(models.Model):
     memory_size = models.PositiveIntegerField(default=128)
     timeout = models.PositiveIntegerField(default=3)
     ephemeral_storage = models.PositiveIntegerField(default=512)
-    environment = models.JSONField(default=dict, blank=True)
+    # {name: value}, encrypted at rest; reads as a plain dict.
+    environment = EncryptedJSONField(default=dict, blank=True)
     code_sha256 = models.CharField(max_length=64, blank=True)  # hex digest of the zip
     code_size = models.PositiveBigIntegerField(default=0)
     revision_id = models.UUIDField(default=uuid.uuid4)
@@ -78,6 +81,7 @@ class Function(FunctionConfiguration):
     # None: no reservation (the account's unreserved pool); 0 throttles every invocation.
     reserved_concurrency = models.PositiveIntegerField(null=True, blank=True)
     created = models.DateTimeField(default=timezone.now)
+    tags = models.JSONField(default=dict, blank=True)  # {key: value}, not versioned
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["account", "name"], name="unique_function_name")]
@@ -104,6 +108,56 @@ class Version(FunctionConfiguration):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["function", "number"], name="unique_version")]
         ordering = ["number"]
+
+
+class Alias(models.Model):
+    """A name for a version, optionally sending a weighted share of calls to a second one."""
+
+    function = models.ForeignKey(Function, on_delete=models.CASCADE, related_name="aliases")
+    name = models.CharField(max_length=128)
+    function_version = models.CharField(max_length=16)  # "$LATEST" or a version number
+    description = models.CharField(max_length=256, blank=True)
+    # {"<version>": weight between 0 and 1}: that share of invocations goes to <version>.
+    routing_config = models.JSONField(default=dict, blank=True)
+    revision_id = models.UUIDField(default=uuid.uuid4)
+    last_modified = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["function", "name"], name="unique_alias_name")]
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def arn(self) -> str:
+        return f"{self.function.arn}:{self.name}"
+
+
+class TestEventQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """The user's own events and the shareable ones of the function's account."""
+        return self.filter(models.Q(owner=user) | models.Q(shareable=True))
+
+
+class TestEvent(models.Model):
+    """A saved event for the Test tab: private to its owner or shareable in the account."""
+
+    function = models.ForeignKey(Function, on_delete=models.CASCADE, related_name="test_events")
+    name = models.CharField(max_length=25)
+    body = models.TextField()  # the JSON as the user typed it
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="test_events")
+    shareable = models.BooleanField(default=False)
+    last_modified = models.DateTimeField(default=timezone.now)
+
+    objects = TestEventQuerySet.as_manager()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["function", "name"], name="unique_test_event_name")]
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class InvocationQuerySet(models.QuerySet):

@@ -69,6 +69,9 @@ def _secret_key() -> str:
 
 
 SECRET_KEY = _secret_key()
+# Encrypts environment variables at rest. A Fernet key (Fernet.generate_key()); when unset,
+# one is derived from SECRET_KEY, so changing SECRET_KEY then makes stored values unreadable.
+LAMBDA_ENCRYPTION_KEY = env_str("LAMBDA_ENCRYPTION_KEY", "")
 DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = [h for h in env_str("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",") if h]
 
@@ -151,7 +154,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
 ]
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "/"
+LOGIN_REDIRECT_URL = "functions"
+LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

@@ -1,24 +1,39 @@
 """Building an EnvSpec from a function (or one of its versions)."""
 from __future__ import annotations
 
+import random
+
 from django.conf import settings
 
 from console import codestore
 from console.errors import ResourceNotFound
-from console.models import Function, PackageType, Version
+from console.models import Alias, Function, PackageType, Version
 
 from .images import image_for_runtime
 from .spec import EnvSpec
 
 
 def resolve_version(function: Function, qualifier: str | None) -> tuple[str, Function | Version]:
-    """($LATEST or a version number, the row holding that configuration)."""
+    """($LATEST or a version number, the row holding that configuration).
+
+    A qualifier may be an alias: it resolves to the alias's version, or, with a routing
+    config, to its second version for that weighted share of calls, picked at random.
+    """
     if qualifier in (None, "", "$LATEST"):
         return "$LATEST", function
     if qualifier.isdigit():
         version = Version.objects.filter(function=function, number=int(qualifier)).first()
         if version is not None:
             return str(version.number), version
+    else:
+        alias = Alias.objects.filter(function=function, name=qualifier).first()
+        if alias is not None:
+            target = alias.function_version
+            for extra, weight in (alias.routing_config or {}).items():
+                if random.random() < float(weight):
+                    target = extra
+                break  # AWS allows one additional version
+            return resolve_version(function, target)
     raise ResourceNotFound(f"Function not found: {function.arn}:{qualifier}", field="Qualifier")
 
 

@@ -378,6 +378,9 @@ def main() -> None:
     sys.meta_path.insert(0, _LoggingImportHook)
     os.environ.setdefault("LAMBDA_TASK_ROOT", "/var/task")
 
+    # As in AWS's base images, a container image names its handler as the command.
+    if len(sys.argv) > 1 and sys.argv[1]:
+        os.environ["_HANDLER"] = sys.argv[1]
     client = RuntimeClient(os.environ["AWS_LAMBDA_RUNTIME_API"])
     try:
         handler = load_handler(os.environ.get("_HANDLER", ""))

@@ -1,0 +1,31 @@
+# The two commands of the README: `make run` and `make test`.
+VENV := .venv
+PY := $(VENV)/bin/python
+
+.PHONY: run test images bench screenshots clean
+
+$(VENV)/.installed: requirements.txt
+	test -x $(PY) || python3 -m venv $(VENV) || { echo "need python3-venv: apt-get install python3-venv"; exit 1; }
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements.txt
+	touch $@
+
+## Start the console, a worker, beat and Redis at http://127.0.0.1:$${PORT:-8000}.
+run: $(VENV)/.installed
+	scripts/run.sh
+
+## Run the whole test suite against real Redis, Docker and Chromium.
+test: $(VENV)/.installed
+	scripts/test.sh $(ARGS)
+
+## Build the runtime images whose definitions changed.
+images: $(VENV)/.installed
+	scripts/services.sh docker
+	$(PY) -m executor.images
+
+## Measure invocation latency, throughput, cold starts and memory (prints JSON).
+bench: $(VENV)/.installed
+	$(PY) bench/invoke.py
+
+clean:
+	rm -rf var/test var/media var/staticfiles

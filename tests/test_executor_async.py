@@ -1,0 +1,107 @@
+"""Asynchronous invocations, live log lines, and surviving a worker's death."""
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+
+from console.models import Invocation, LogEvent
+from console.realtime import log_group
+from executor.invoke import invoke
+
+from .conftest import eventually, python_function
+
+pytestmark = pytest.mark.integration
+
+
+def test_log_lines_arrive_on_the_channels_group_in_order(worker, alice_account):
+    fn = python_function(alice_account, """
+def lambda_handler(event, context):
+    for i in range(5):
+        print("step", i)
+    return "done"
+""")
+    layer = get_channel_layer()
+
+    async def listen_while_invoking() -> list[dict]:
+        channel = await layer.new_channel()
+        await layer.group_add(log_group(alice_account.account_id, fn.name), channel)
+        lines: list[dict] = []
+        invocation = asyncio.get_running_loop().run_in_executor(None, lambda: invoke(fn, "{}"))
+        while not any(line["message"].startswith("REPORT") for line in lines):
+            message = await asyncio.wait_for(layer.receive(channel), timeout=15)
+            assert message["type"] == "log.lines"
+            lines += message["lines"]
+        await invocation
+        return lines
+
+    lines = async_to_sync(listen_while_invoking)()
+    messages = [line["message"] for line in lines]
+    request_id = lines[0]["request_id"]
+    assert messages[0] == f"START RequestId: {request_id} Version: $LATEST"
+    assert messages[1:6] == [f"step {i}" for i in range(5)]
+    assert messages[6] == f"END RequestId: {request_id}"
+    assert messages[7].startswith(f"REPORT RequestId: {request_id}\tDuration:")
+    assert all(line["request_id"] == request_id for line in lines)
+    assert [line["timestamp"] for line in lines] == sorted(line["timestamp"] for line in lines)
+
+
+def test_async_invocation_is_accepted_then_runs(worker, alice_account):
+    fn = python_function(alice_account, "def lambda_handler(e, c):\n    print('async got', e)\n    return e\n")
+    result = invoke(fn, '{"x": 1}', invocation_type="Event")
+    assert result.status_code == 202 and result.payload == b""
+    row = eventually(lambda: Invocation.objects.get(request_id=result.request_id,
+                                                    status=Invocation.Status.SUCCEEDED))
+    assert row.attempts == 1 and row.invocation_type == "Event"
+    assert LogEvent.objects.filter(request_id=result.request_id, message="async got {'x': 1}").exists()
+
+
+def test_async_function_error_is_retried_twice(worker, alice_account):
+    fn = python_function(alice_account, "def lambda_handler(e, c):\n    raise RuntimeError('always')\n")
+    result = invoke(fn, "{}", invocation_type="Event")
+    row = eventually(lambda: Invocation.objects.get(request_id=result.request_id, status=Invocation.Status.FAILED,
+                                                    finished__isnull=False), timeout=30)
+    assert row.attempts == 3
+    assert row.error_type == "RuntimeError"
+    starts = LogEvent.objects.filter(request_id=result.request_id, message__startswith="START").count()
+    assert starts == 3
+
+
+def test_async_retry_that_succeeds_stops_retrying(worker, alice_account):
+    fn = python_function(alice_account, """
+attempts = 0
+def lambda_handler(event, context):
+    global attempts
+    attempts += 1
+    if attempts < 2:
+        raise RuntimeError("first time fails")
+    return attempts
+""")
+    result = invoke(fn, "{}", invocation_type="Event")
+    row = eventually(lambda: Invocation.objects.get(request_id=result.request_id,
+                                                    status=Invocation.Status.SUCCEEDED), timeout=30)
+    assert row.attempts == 2
+    assert row.response == "2"
+
+
+def test_async_invocation_survives_its_worker_being_killed(worker, alice_account):
+    fn = python_function(alice_account, """
+import time
+def lambda_handler(event, context):
+    print("working")
+    time.sleep(3)
+    return "finished"
+""", timeout=30)
+    result = invoke(fn, "{}", invocation_type="Event")
+    running = eventually(lambda: Invocation.objects.get(request_id=result.request_id,
+                                                        status=Invocation.Status.RUNNING))
+    assert f"-{worker.pid}-" in running.worker
+    worker.kill()  # SIGKILL mid-run: no chance to clean up or acknowledge
+    worker.start()
+    row = eventually(lambda: Invocation.objects.get(request_id=result.request_id,
+                                                    status=Invocation.Status.SUCCEEDED), timeout=60)
+    assert row.response == '"finished"'
+    assert row.attempts == 1  # the worker died, not the function: no attempt spent
+    assert row.worker != running.worker
