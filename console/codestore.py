@@ -12,6 +12,7 @@ import shutil
 import stat
 import tempfile
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -67,7 +68,12 @@ def store_zip(data: bytes) -> StoredCode:
         code_root().mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=".unpack-", dir=code_root()))
         try:
-            _extract(archive, members, staging)
+            try:
+                _extract(archive, members, staging)
+            except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as exc:
+                raise InvalidParameterValue(
+                    f"Could not unzip uploaded file: {exc}. Please check your file, then try to upload again.",
+                    field="ZipFile")
             staging.chmod(0o755)
             zip_path(sha).write_bytes(data)
             try:

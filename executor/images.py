@@ -105,6 +105,14 @@ def _image_id(tag: str) -> str | None:
     return r.stdout.strip() if r.returncode == 0 else None
 
 
+def local_image_exists(name: str) -> bool:
+    """Whether the Docker host has the image `name` (the create wizard's container image check)."""
+    try:
+        return _image_id(name) is not None
+    except DockerUnavailable:
+        return False
+
+
 def stale_images() -> list[str]:
     """Image tags that are missing or were built from different inputs."""
     ensure_docker()

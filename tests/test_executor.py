@@ -402,3 +402,18 @@ def base64_decode(text: str) -> str:
     import base64
 
     return base64.b64decode(text).decode()
+
+
+def test_a_runtime_cannot_answer_an_invocation_that_is_not_its_own(worker, alice_account):
+    fn = python_function(alice_account, """
+import os, urllib.error, urllib.request, uuid
+def lambda_handler(event, context):
+    api = os.environ["AWS_LAMBDA_RUNTIME_API"]
+    url = f"http://{api}/2018-06-01/runtime/invocation/{uuid.uuid4()}/response"
+    try:
+        urllib.request.urlopen(urllib.request.Request(url, data=b'"hijack"', method="POST"), timeout=5)
+        return "accepted"
+    except urllib.error.HTTPError as exc:
+        return exc.code
+""")
+    assert body(invoke(fn, "{}")) == 403

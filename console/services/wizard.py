@@ -1,0 +1,69 @@
+"""The create-function wizard: a new function from starter code, a blueprint or an image."""
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+
+from ..codestore import make_zip
+from ..errors import InvalidParameterValue
+from ..models import Account, Function, PackageType
+from .blueprints import BLUEPRINTS, STARTERS
+from .functions import function_create
+
+ARCHITECTURES = ("x86_64", "arm64")
+
+
+def _architecture(value: str) -> str:
+    if value not in ARCHITECTURES:
+        raise InvalidParameterValue("Architecture must be x86_64 or arm64.", field="architecture")
+    return value
+
+
+@transaction.atomic
+def function_create_from_scratch(account: Account, name: str, runtime: str, architecture: str = "x86_64",
+                                 **config: Any) -> Function:
+    """A function with the runtime's starter code, as AWS's "Author from scratch"."""
+    architecture = _architecture(architecture)
+    starter = STARTERS.get(runtime)
+    if starter is None:
+        raise InvalidParameterValue(f"Unsupported runtime {runtime!r}.", field="runtime")
+    function = function_create(account, name, runtime=runtime, handler=starter.handler,
+                               zip_file=make_zip(starter.files, executable=starter.executable), **config)
+    return _set_architecture(function, architecture)
+
+
+@transaction.atomic
+def function_create_from_blueprint(account: Account, name: str, blueprint: str, architecture: str = "x86_64",
+                                   **config: Any) -> Function:
+    architecture = _architecture(architecture)
+    bp = BLUEPRINTS.get(blueprint)
+    if bp is None:
+        raise InvalidParameterValue("Choose a blueprint.", field="blueprint")
+    config.setdefault("description", bp.description)
+    function = function_create(account, name, runtime=bp.runtime, handler=bp.handler,
+                               zip_file=make_zip(bp.files), **config)
+    return _set_architecture(function, architecture)
+
+
+def function_create_from_image(account: Account, name: str, image_uri: str, architecture: str = "x86_64",
+                               **config: Any) -> Function:
+    """A container image function; the image must already be on the Docker host."""
+    from executor.images import local_image_exists
+
+    architecture = _architecture(architecture)
+    image_uri = (image_uri or "").strip()
+    if not image_uri:
+        raise InvalidParameterValue("Enter the name of a local container image.", field="image_uri")
+    if not local_image_exists(image_uri):
+        raise InvalidParameterValue(
+            f"The image {image_uri} is not on the Docker host. Build or load it there first.", field="image_uri")
+    function = function_create(account, name, package_type=PackageType.IMAGE, image_uri=image_uri, **config)
+    return _set_architecture(function, architecture)
+
+
+def _set_architecture(function: Function, architecture: str) -> Function:
+    if function.architecture != architecture:
+        function.architecture = architecture
+        function.save(update_fields=["architecture"])
+    return function
