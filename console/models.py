@@ -143,6 +143,8 @@ class TestEventQuerySet(models.QuerySet):
 class TestEvent(models.Model):
     """A saved event for the Test tab: private to its owner or shareable in the account."""
 
+    __test__ = False  # not a pytest test class, despite the name
+
     function = models.ForeignKey(Function, on_delete=models.CASCADE, related_name="test_events")
     name = models.CharField(max_length=25)
     body = models.TextField()  # the JSON as the user typed it

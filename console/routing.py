@@ -1,1 +1,7 @@
-websocket_urlpatterns: list = []
+from django.urls import path
+
+from .consumers import LogConsumer
+
+websocket_urlpatterns: list = [
+    path("ws/functions/<str:name>/logs", LogConsumer.as_asgi()),
+]

@@ -130,6 +130,8 @@ def _database() -> dict:
             "PASSWORD": parsed.password or "",
             "HOST": parsed.hostname or "",
             "PORT": str(parsed.port or ""),
+            "CONN_MAX_AGE": 60,
+            "CONN_HEALTH_CHECKS": True,
         }
     path = env_str("SQLITE_PATH", str(VAR_DIR / "db.sqlite3"))
     return {
@@ -144,6 +146,9 @@ def _database() -> dict:
             "timeout": 20,
         },
         "TEST": {"NAME": env_str("SQLITE_TEST_PATH", str(VAR_DIR / "test-db.sqlite3"))},
+        # Keep connections: Celery closes "obsolete" ones after every task, and reopening
+        # SQLite (with its PRAGMAs) on each invocation costs more than the invocation.
+        "CONN_MAX_AGE": None,
     }
 
 

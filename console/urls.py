@@ -2,12 +2,39 @@ from django.contrib import admin
 from django.http import HttpRequest, JsonResponse
 from django.urls import path
 
+from .views import auth, code, configuration, functions, logs, monitor, testing, versions
+
 
 def health(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok"})
 
 
+fn = "functions/<str:name>"
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("health", health, name="health"),
+    path("login", auth.login, name="login"),
+    path("logout", auth.logout, name="logout"),
+    path("", functions.function_list, name="functions"),
+    path("functions/create", functions.function_create, name="function-create"),
+    path(f"{fn}", code.code_tab, name="function"),
+    path(f"{fn}/delete", functions.function_delete_view, name="function-delete"),
+    path(f"{fn}/code/files", code.code_files, name="function-code-files"),
+    path(f"{fn}/code/deploy", code.code_deploy, name="function-code-deploy"),
+    path(f"{fn}/code/upload", code.code_upload, name="function-code-upload"),
+    path(f"{fn}/code/download", code.code_download, name="function-code-download"),
+    path(f"{fn}/runtime-settings", code.runtime_settings, name="function-runtime-settings"),
+    path(f"{fn}/test", testing.test_tab, name="function-test"),
+    path(f"{fn}/test/invoke", testing.test_invoke, name="function-invoke"),
+    path(f"{fn}/test/events/<str:event>/delete", testing.test_event_delete_view, name="function-test-event-delete"),
+    path(f"{fn}/monitor", monitor.monitor_tab, name="function-monitor"),
+    path(f"{fn}/monitor/metrics", monitor.monitor_metrics, name="function-metrics"),
+    path(f"{fn}/logs", logs.logs_page, name="function-logs"),
+    path(f"{fn}/configuration", configuration.configuration_tab, name="function-configuration"),
+    path(f"{fn}/configuration/<str:section>", configuration.configuration_update, name="function-configuration-update"),
+    path(f"{fn}/versions", versions.versions_tab, name="function-versions"),
+    path(f"{fn}/aliases", versions.aliases_tab, name="function-aliases"),
+    path(f"{fn}/aliases/<str:alias>/edit", versions.alias_edit, name="function-alias-edit"),
+    path(f"{fn}/aliases/<str:alias>/delete", versions.alias_delete_view, name="function-alias-delete"),
 ]

@@ -82,6 +82,8 @@ def invoke(function: Function, payload: bytes | str = b"", invocation_type: str 
     if reply is None:
         raise ServiceError("The invocation did not finish: no worker answered in time.")
     done = json.loads(reply[1])
+    if done["status"] == "error":
+        raise ServiceError("The invocation failed on the worker; see the worker's log.")
     if done["status"] == Invocation.Status.THROTTLED:
         raise TooManyRequests("Rate Exceeded.", Reason=done["throttle_reason"])
     result = InvokeResult(

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from console.models import Invocation, LogEvent
 
-from . import concurrency, logs
+from . import concurrency, logs, recorder
 from .environment import INIT_TIMEOUT, EnvironmentFailed, Outcome
 from .node import get_node
 from .spec import EnvSpec
@@ -89,10 +89,9 @@ def _start_failure(spec: EnvSpec, request_id: str, reason: str) -> Execution:
                      error_type="Runtime.Unknown", executed_version=spec.version, memory_size=spec.memory_size)
 
 
-def record(spec: EnvSpec, execution: Execution, outcome: Outcome | None, *, started: dt.datetime,
-           source: str, invocation_type: str, qualifier: str, payload_size: int) -> None:
-    """Write the invocation's accounting and its log lines."""
-    fields = dict(
+def invocation_fields(spec: EnvSpec, execution: Execution, outcome: Outcome | None) -> dict:
+    """The accounting columns of an Invocation row for this execution."""
+    return dict(
         version=execution.executed_version,
         status=execution.status,
         error_type=execution.error_type or execution.throttle_reason,
@@ -105,20 +104,32 @@ def record(spec: EnvSpec, execution: Execution, outcome: Outcome | None, *, star
         log_stream_name=outcome.log_stream_name if outcome else "",
         finished=timezone.now(),
     )
+
+
+def log_events(spec: EnvSpec, request_id: str, outcome: Outcome | None) -> list[LogEvent]:
+    if outcome is None:
+        return []
+    return [
+        LogEvent(function_id=spec.function_id, request_id=request_id, log_stream_name=outcome.log_stream_name,
+                 timestamp=dt.datetime.fromtimestamp(stamp / 1000, tz=dt.timezone.utc), sequence=index,
+                 message=message)
+        for index, (stamp, message) in enumerate(outcome.lines)
+    ]
+
+
+def record_sync(spec: EnvSpec, execution: Execution, outcome: Outcome | None, *, started: dt.datetime,
+                source: str, qualifier: str, payload_size: int) -> None:
+    """Queue a synchronous invocation's row and log lines for the recorder thread."""
+    invocation = Invocation(
+        request_id=execution.request_id, function_id=spec.function_id, qualifier=qualifier,
+        invocation_type=Invocation.Type.REQUEST_RESPONSE, source=source, started=started,
+        payload_size=payload_size, attempts=1, **invocation_fields(spec, execution, outcome))
+    recorder.add(invocation, log_events(spec, execution.request_id, outcome))
+
+
+def record_async(spec: EnvSpec, execution: Execution, outcome: Outcome | None, **extra: object) -> None:
+    """Write an asynchronous attempt's result now: its row drives what happens next."""
     with transaction.atomic():
-        if invocation_type == Invocation.Type.EVENT:
-            Invocation.objects.filter(request_id=execution.request_id).update(**fields)
-        else:
-            Invocation.objects.create(
-                request_id=execution.request_id, function_id=spec.function_id, qualifier=qualifier,
-                invocation_type=invocation_type, source=source, started=started, payload_size=payload_size,
-                attempts=1, **fields,
-            )
-        if outcome is not None and outcome.lines:
-            LogEvent.objects.bulk_create([
-                LogEvent(function_id=spec.function_id, request_id=execution.request_id,
-                         log_stream_name=outcome.log_stream_name,
-                         timestamp=dt.datetime.fromtimestamp(stamp / 1000, tz=dt.timezone.utc),
-                         sequence=index, message=message)
-                for index, (stamp, message) in enumerate(outcome.lines)
-            ])
+        Invocation.objects.filter(request_id=execution.request_id).update(
+            **{**invocation_fields(spec, execution, outcome), **extra})
+        LogEvent.objects.bulk_create(log_events(spec, execution.request_id, outcome))

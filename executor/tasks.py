@@ -18,7 +18,7 @@ from console.models import Invocation
 
 from . import concurrency
 from .node import get_node
-from .run import execute, record
+from .run import execute, record_async, record_sync
 from .spec import EnvSpec
 from .specs import spec_for
 
@@ -32,6 +32,14 @@ def reply_key(request_id: str) -> str:
     return f"lambda:reply:{request_id}"
 
 
+def _reply(request_id: str, answer: dict) -> None:
+    key = reply_key(request_id)
+    pipe = concurrency.connection().pipeline(transaction=False)
+    pipe.rpush(key, json.dumps(answer))
+    pipe.expire(key, REPLY_TTL)
+    pipe.execute()
+
+
 # Synchronous: the caller waits for the answer, so nothing is retried here (AWS leaves
 # retries of synchronous calls to the caller) and no result backend is needed.
 @shared_task(name="executor.tasks.invoke_sync", queue="lambda.sync", ignore_result=True,
@@ -40,15 +48,15 @@ def invoke_sync(spec_data: dict, request_id: str, payload: str, source: str, qua
     """Run one synchronous invocation and push its Execution to the caller's reply list."""
     started = timezone.now()
     spec = EnvSpec.from_dict(spec_data)
-    execution, outcome = execute(spec, request_id, payload.encode())
-    key = reply_key(request_id)
-    pipe = concurrency.connection().pipeline(transaction=False)
-    pipe.rpush(key, json.dumps(execution.to_dict()))
-    pipe.expire(key, REPLY_TTL)
-    pipe.execute()
-    record(spec, execution, outcome, started=started, source=source,
-           invocation_type=Invocation.Type.REQUEST_RESPONSE, qualifier=qualifier,
-           payload_size=len(payload.encode()))
+    try:
+        execution, outcome = execute(spec, request_id, payload.encode())
+    except Exception:
+        # The caller must hear at once that this went wrong on our side, not time out.
+        _reply(request_id, {"status": "error"})
+        raise
+    _reply(request_id, execution.to_dict())
+    record_sync(spec, execution, outcome, started=started, source=source, qualifier=qualifier,
+                payload_size=len(payload.encode()))
 
 
 # Asynchronous: acknowledged only when done (acks_late) and handed out again if the worker
@@ -84,13 +92,10 @@ def invoke_async(request_id: str) -> None:
     attempts = invocation.attempts + 1
     delays = settings.LAMBDA_ASYNC_RETRY_DELAYS
     retry = execution.status == Invocation.Status.FAILED and attempts <= len(delays)
-    record(spec, execution, outcome, started=invocation.started, source=invocation.source,
-           invocation_type=Invocation.Type.EVENT, qualifier=invocation.qualifier,
-           payload_size=invocation.payload_size)
-    update = {"response": execution.payload}
+    extra = {"response": execution.payload}
     if retry:
-        update.update(status=Invocation.Status.QUEUED, worker="", finished=None)
-    Invocation.objects.filter(pk=invocation.pk).update(**update)
+        extra.update(status=Invocation.Status.QUEUED, worker="", finished=None)
+    record_async(spec, execution, outcome, **extra)
     if retry:
         invoke_async.apply_async((request_id,), countdown=delays[attempts - 1])
 

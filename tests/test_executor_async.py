@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 
 import pytest
-from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
 from console.models import Invocation, LogEvent
@@ -37,7 +37,9 @@ def lambda_handler(event, context):
         await invocation
         return lines
 
-    lines = async_to_sync(listen_while_invoking)()
+    # A thread of its own: the browser tests leave an event loop on the main thread.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        lines = pool.submit(asyncio.run, listen_while_invoking()).result(timeout=60)
     messages = [line["message"] for line in lines]
     request_id = lines[0]["request_id"]
     assert messages[0] == f"START RequestId: {request_id} Version: $LATEST"

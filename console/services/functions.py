@@ -154,6 +154,24 @@ def function_set_concurrency(function: Function, reserved: int | None) -> Functi
     return function
 
 
+MAX_TAGS = 50
+
+
+def function_set_tags(function: Function, tags: dict[str, str]) -> Function:
+    """Replace the function's tags; tags are not part of a version and retire nothing."""
+    if len(tags) > MAX_TAGS:
+        raise InvalidParameterValue(f"A function can have at most {MAX_TAGS} tags.", field="Tags")
+    for key, value in tags.items():
+        if not key or len(key) > 128 or key.lower().startswith("aws:"):
+            raise InvalidParameterValue(
+                f"Tag key {key!r} must be 1 to 128 characters and must not start with aws:.", field="Tags")
+        if len(value) > 256:
+            raise InvalidParameterValue(f"The value of tag {key} must be at most 256 characters.", field="Tags")
+    function.tags = dict(tags)
+    function.save(update_fields=["tags"])
+    return function
+
+
 @transaction.atomic
 def function_delete(function: Function) -> None:
     function.delete()

@@ -1,0 +1,193 @@
+"""Forms of the console. They check the shape of the input; the services hold the rules."""
+from __future__ import annotations
+
+import json
+
+from django import forms
+
+from . import validators
+from .errors import LambdaError
+from .models import Runtime
+from .services.blueprints import BLUEPRINTS
+from .services.monitoring import PERIODS
+from .services.wizard import ARCHITECTURES
+
+# The services name fields as the Lambda API does; forms name them in snake case.
+API_FIELDS = {
+    "FunctionName": "function_name", "Runtime": "runtime", "Handler": "handler", "MemorySize": "memory_size",
+    "Timeout": "timeout", "EphemeralStorage": "ephemeral_storage", "Description": "description",
+    "Environment": "environment", "ZipFile": "zip_file", "ReservedConcurrentExecutions": "reserved_concurrency",
+    "ImageUri": "image_uri",
+}
+
+
+def add_service_error(form: forms.Form, error: LambdaError) -> None:
+    """Show a service's error beside the field it is about, or above the form."""
+    field = API_FIELDS.get(error.field or "", error.field)
+    form.add_error(field if field in form.fields else None, error.message)
+
+
+RUNTIME_CHOICES = Runtime.choices
+ARCHITECTURE_CHOICES = [(a, a) for a in ARCHITECTURES]
+
+
+class FunctionNameField(forms.CharField):
+    def __init__(self, **kwargs) -> None:
+        super().__init__(max_length=64, label="Function name", **kwargs)
+
+    def validate(self, value: str) -> None:
+        super().validate(value)
+        if value and not validators.FUNCTION_NAME_RE.match(value):
+            raise forms.ValidationError(
+                "Function name must be 1 to 64 characters: letters, numbers, hyphens or underscores.")
+
+
+class CreateFunctionForm(forms.Form):
+    METHODS = [("scratch", "Author from scratch"), ("blueprint", "Use a blueprint"), ("image", "Container image")]
+
+    method = forms.ChoiceField(choices=METHODS, initial="scratch", widget=forms.RadioSelect)
+    function_name = FunctionNameField()
+    runtime = forms.ChoiceField(choices=RUNTIME_CHOICES, initial="python3.11", required=False, label="Runtime")
+    architecture = forms.ChoiceField(choices=ARCHITECTURE_CHOICES, initial="x86_64", widget=forms.RadioSelect,
+                                     label="Architecture")
+    blueprint = forms.ChoiceField(choices=[("", "")] + [(k, bp.title) for k, bp in BLUEPRINTS.items()],
+                                  required=False, label="Blueprint")
+    image_uri = forms.CharField(max_length=256, required=False, label="Container image URI")
+    memory_size = forms.IntegerField(initial=128, label="Memory (MB)", min_value=validators.MEMORY_RANGE[0],
+                                     max_value=validators.MEMORY_RANGE[1])
+    timeout = forms.IntegerField(initial=3, label="Timeout (seconds)", min_value=validators.TIMEOUT_RANGE[0],
+                                 max_value=validators.TIMEOUT_RANGE[1])
+    description = forms.CharField(max_length=256, required=False, label="Description")
+
+    def clean(self) -> dict:
+        data = super().clean()
+        method = data.get("method")
+        if method == "scratch" and not data.get("runtime"):
+            self.add_error("runtime", "Choose a runtime.")
+        if method == "blueprint" and not data.get("blueprint"):
+            self.add_error("blueprint", "Choose a blueprint.")
+        if method == "image" and not data.get("image_uri"):
+            self.add_error("image_uri", "Enter the name of a local container image.")
+        return data
+
+
+class RuntimeSettingsForm(forms.Form):
+    runtime = forms.ChoiceField(choices=RUNTIME_CHOICES, label="Runtime")
+    handler = forms.CharField(max_length=128, label="Handler")
+
+
+class UploadZipForm(forms.Form):
+    zip_file = forms.FileField(label=".zip file")
+
+
+class TestEventForm(forms.Form):
+    name = forms.CharField(max_length=25, label="Event name")
+    body = forms.CharField(widget=forms.Textarea, required=False, label="Event JSON", strip=False)
+    shareable = forms.BooleanField(required=False, label="Shareable")
+
+
+class InvokeForm(forms.Form):
+    body = forms.CharField(required=False, strip=False)
+    event = forms.CharField(required=False, max_length=25)  # a saved event's name instead of a body
+    qualifier = forms.CharField(required=False, max_length=128)
+
+
+class GeneralConfigurationForm(forms.Form):
+    description = forms.CharField(max_length=256, required=False, label="Description")
+    memory_size = forms.IntegerField(label="Memory (MB)")
+    ephemeral_storage = forms.IntegerField(label="Ephemeral storage (MB)")
+    timeout = forms.IntegerField(label="Timeout (seconds)")
+
+    def clean_memory_size(self) -> int:
+        return _checked(validators.validate_memory, self.cleaned_data["memory_size"])
+
+    def clean_ephemeral_storage(self) -> int:
+        return _checked(validators.validate_ephemeral_storage, self.cleaned_data["ephemeral_storage"])
+
+    def clean_timeout(self) -> int:
+        return _checked(validators.validate_timeout, self.cleaned_data["timeout"])
+
+
+def _checked(validator, value):
+    try:
+        return validator(value)
+    except LambdaError as exc:
+        raise forms.ValidationError(exc.message)
+
+
+class KeyValueForm(forms.Form):
+    """Pairs posted as key_0/value_0, key_1/value_1, ... (rows may be added in the browser)."""
+
+    MAX_ROWS = 100
+    label = "Environment variables"
+
+    def __init__(self, data=None, initial_pairs: dict[str, str] | None = None) -> None:
+        super().__init__(data)
+        self.pairs: list[tuple[str, str]] = list((initial_pairs or {}).items())
+        if data is not None:
+            self.pairs = []
+            for index in range(self.MAX_ROWS):
+                key, value = data.get(f"key_{index}"), data.get(f"value_{index}")
+                if key is None and value is None:
+                    continue
+                if (key or "").strip() or value:
+                    self.pairs.append(((key or "").strip(), value or ""))
+
+    def clean(self) -> dict:
+        seen: set[str] = set()
+        for key, _ in self.pairs:
+            if not key:
+                raise forms.ValidationError("Every value needs a key.")
+            if key in seen:
+                raise forms.ValidationError(f"The key {key} appears twice.")
+            seen.add(key)
+        self.cleaned_data["pairs"] = dict(self.pairs)
+        return self.cleaned_data
+
+
+class ConcurrencyForm(forms.Form):
+    CHOICES = [("unreserved", "Use unreserved account concurrency"), ("reserved", "Reserve concurrency")]
+    mode = forms.ChoiceField(choices=CHOICES, widget=forms.RadioSelect, label="Concurrency")
+    reserved_concurrency = forms.IntegerField(required=False, min_value=0, label="Reserved concurrency")
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if data.get("mode") == "reserved" and data.get("reserved_concurrency") is None:
+            self.add_error("reserved_concurrency", "Enter the number of concurrent executions to reserve.")
+        return data
+
+
+class PublishVersionForm(forms.Form):
+    description = forms.CharField(max_length=256, required=False, label="Version description")
+
+
+class AliasForm(forms.Form):
+    name = forms.CharField(max_length=128, label="Name")
+    description = forms.CharField(max_length=256, required=False, label="Description")
+    function_version = forms.CharField(max_length=16, label="Version")
+    additional_version = forms.CharField(max_length=16, required=False, label="Additional version")
+    weight = forms.IntegerField(required=False, min_value=0, max_value=100, label="Weight (%)")
+
+    def routing(self) -> dict[str, float]:
+        extra = self.cleaned_data.get("additional_version")
+        if not extra:
+            return {}
+        return {extra: (self.cleaned_data.get("weight") or 0) / 100}
+
+
+class PeriodForm(forms.Form):
+    period = forms.ChoiceField(choices=[(p, p) for p in PERIODS], required=False)
+
+
+class LogSearchForm(forms.Form):
+    stream = forms.CharField(required=False, max_length=200, label="Log stream")
+    q = forms.CharField(required=False, max_length=200, label="Filter events")
+    request_id = forms.CharField(required=False, max_length=36, label="Request ID")
+    page = forms.IntegerField(required=False, min_value=1)
+
+
+def pretty_json(text: str) -> str:
+    try:
+        return json.dumps(json.loads(text), indent=2)
+    except (ValueError, TypeError):
+        return text

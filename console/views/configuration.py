@@ -1,0 +1,77 @@
+"""The Configuration tab: general settings, environment variables, concurrency and tags."""
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from ..errors import LambdaError
+from ..forms import ConcurrencyForm, GeneralConfigurationForm, KeyValueForm, add_service_error
+from ..services.functions import function_set_concurrency, function_set_tags, function_update_configuration
+from .base import function_context, owned_function
+
+SECTIONS = ("general", "environment", "concurrency", "tags")
+
+
+def _forms(function) -> dict:
+    return {
+        "general": GeneralConfigurationForm(initial={
+            "description": function.description, "memory_size": function.memory_size,
+            "ephemeral_storage": function.ephemeral_storage, "timeout": function.timeout}),
+        "environment": KeyValueForm(initial_pairs=function.environment),
+        "concurrency": ConcurrencyForm(initial={
+            "mode": "unreserved" if function.reserved_concurrency is None else "reserved",
+            "reserved_concurrency": function.reserved_concurrency}),
+        "tags": KeyValueForm(initial_pairs=function.tags),
+    }
+
+
+def _render(request, function, section: str, forms: dict, status: int = 200) -> HttpResponse:
+    context = function_context(request, function, "configuration", section=section, **{f"{k}_form": v
+                                                                                      for k, v in forms.items()})
+    return render(request, "console/function/configuration.html", context, status=status)
+
+
+@login_required
+def configuration_tab(request: HttpRequest, name: str) -> HttpResponse:
+    function = owned_function(request, name)
+    section = request.GET.get("section", "general")
+    return _render(request, function, section if section in SECTIONS else "general", _forms(function))
+
+
+@login_required
+@require_POST
+def configuration_update(request: HttpRequest, name: str, section: str) -> HttpResponse:
+    function = owned_function(request, name)
+    if section not in SECTIONS:
+        return redirect("function-configuration", name=function.name)
+    forms = _forms(function)
+    if section == "general":
+        form = GeneralConfigurationForm(request.POST)
+    elif section == "concurrency":
+        form = ConcurrencyForm(request.POST)
+    else:
+        form = KeyValueForm(request.POST)
+    forms[section] = form
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            if section == "general":
+                function_update_configuration(function, **data)
+            elif section == "environment":
+                function_update_configuration(function, environment=data["pairs"])
+            elif section == "concurrency":
+                function_set_concurrency(function, data["reserved_concurrency"] if data["mode"] == "reserved"
+                                         else None)
+            else:
+                function_set_tags(function, data["pairs"])
+        except LambdaError as exc:
+            function.refresh_from_db()
+            add_service_error(form, exc)
+        else:
+            messages.success(request, f"Successfully updated the function {function.name}.")
+            return redirect(f"{request.path.rsplit('/', 1)[0]}?section={section}")
+    return _render(request, function, section, forms, status=400)
