@@ -129,3 +129,131 @@ def node_function(account: Account, files: dict[str, str], handler: str = "index
                   name: str | None = None, **config) -> Function:
     return function_create(account, name or f"node-{uuid.uuid4().hex[:8]}", runtime="nodejs18.x",
                            handler=handler, zip_file=make_zip(files), **config)
+
+
+# --- Console users and the live server the browser tests drive ---------------------------
+
+PASSWORDS = {"alice": "alice-password-1", "charlie": "charlie-password-1"}
+
+
+@pytest.fixture
+def alice(alice_account):
+    """Alice, a user of the account that owns the functions under test."""
+    from console.services.accounts import user_create
+
+    return user_create("alice", PASSWORDS["alice"], account=alice_account)
+
+
+@pytest.fixture
+def charlie(charlie_account):
+    """Charlie, a user of another account: an outsider to alice's functions."""
+    from console.services.accounts import user_create
+
+    return user_create("charlie", PASSWORDS["charlie"], account=charlie_account)
+
+
+@pytest.fixture
+def alice_client(client, alice):
+    client.force_login(alice)
+    return client
+
+
+@pytest.fixture
+def charlie_client(alice, charlie):
+    from django.test import Client
+
+    other = Client()
+    other.force_login(charlie)
+    return other
+
+
+class LiveServer:
+    """Daphne serving the console (HTTP and websockets) on the test database."""
+
+    def __init__(self, db_path: str) -> None:
+        import socket
+
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = Path(settings.VAR_DIR) / "daphne.log"
+        env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings", "SQLITE_PATH": db_path,
+               "PYTHONUNBUFFERED": "1"}
+        self.proc = subprocess.Popen(
+            [str(Path(sys.executable).parent / "daphne"), "-b", "127.0.0.1", "-p", str(self.port),
+             "console.asgi:application"],
+            cwd=ROOT, env=env, stdout=open(self.log_path, "a"), stderr=subprocess.STDOUT, start_new_session=True)
+        import urllib.request
+
+        def ready():
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"daphne exited: see {self.log_path}")
+            return urllib.request.urlopen(self.url + "/health", timeout=1).status == 200 or None
+
+        eventually(ready, timeout=30, interval=0.2)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+
+
+@pytest.fixture(scope="session")
+def live_server_process(django_db_setup, django_db_blocker):
+    from django.db import connection
+
+    server = LiveServer(connection.settings_dict["NAME"])
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def live_server_url(live_server_process, worker) -> str:
+    """The console's URL, with a worker that runs its invocations."""
+    return live_server_process.url
+
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+
+
+@pytest.fixture(scope="session")
+def browser(worker_process, live_server_process):
+    """Headless Debian Chromium through Playwright's sync API.
+
+    That API keeps an event loop running in this thread, which Django's async-safety check
+    mistakes for async code; the test's ORM calls are plain blocking calls, so it is lifted
+    here, after the server and worker processes have started without it.
+    """
+    from playwright.sync_api import sync_playwright
+
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def log_in(browser, base_url: str, username: str):
+    """A new browser page, logged in as `username` through the login form."""
+    context = browser.new_context(base_url=base_url, viewport={"width": 1440, "height": 900})
+    context.set_default_timeout(15000)
+    page = context.new_page()
+    page.goto("/login")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORDS[username])
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(base_url + "/")
+    return page
+
+
+@pytest.fixture
+def alice_page(browser, live_server_url, alice):
+    page = log_in(browser, live_server_url, "alice")
+    yield page
+    page.context.close()

@@ -98,3 +98,22 @@ def test_init_error_is_reported(server):
 def test_unknown_paths_are_not_found(server):
     server.registry.add("127.0.0.1", FakeEnvironment())
     assert request(server, "GET", "/2018-06-01/runtime/other")[0] == 404
+
+
+def test_a_chunked_response_body_is_read(server):
+    env = FakeEnvironment()
+    server.registry.add("127.0.0.1", env)
+    conn = http.client.HTTPConnection(*server.server_address[:2], timeout=5)
+    conn.request("POST", f"/2018-06-01/runtime/invocation/{env.request_id}/response",
+                 body=iter([b'{"a": ', b'1}']), encode_chunked=True)
+    assert conn.getresponse().status == 202
+    assert env.answers == [(env.request_id, b'{"a": 1}', None)]
+
+
+def test_a_response_over_6_mb_is_refused(server):
+    env = FakeEnvironment()
+    server.registry.add("127.0.0.1", env)
+    status, _, _ = request(server, "POST", f"/2018-06-01/runtime/invocation/{env.request_id}/response",
+                           b"x" * (6 * 1024 * 1024 + 1))
+    assert status == 413
+    assert env.answers[0][2] == "Function.ResponseSizeTooLarge"

@@ -1,0 +1,93 @@
+"""Screenshots of the console for docs/screenshots/, taken from a real session.
+
+Run alone with `pytest -m screenshots tests/test_screenshots.py`; skipped otherwise.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from console.codestore import make_zip
+from console.services.functions import function_create
+from console.services.test_events import test_event_save as save_event
+from executor.invoke import invoke
+
+from .conftest import ROOT, node_function, python_function
+
+pytestmark = [pytest.mark.screenshots, pytest.mark.browser, pytest.mark.integration]
+
+OUT = ROOT / "docs" / "screenshots"
+
+ORDERS = '''import json
+import os
+
+TABLE = os.environ.get("TABLE_NAME", "orders")
+
+
+def lambda_handler(event, context):
+    """Price an order and return its total."""
+    items = event.get("items", [])
+    total = sum(item["price"] * item.get("quantity", 1) for item in items)
+    print(f"Pricing order {event.get('orderId')} with {len(items)} items")
+    print(json.dumps({"level": "INFO", "table": TABLE, "total": total}))
+    return {"orderId": event.get("orderId"), "total": round(total, 2), "currency": "EUR"}
+'''
+
+ORDER_EVENT = json.dumps({"orderId": "A-1042", "items": [{"sku": "tea", "price": 4.5, "quantity": 2},
+                                                         {"sku": "scone", "price": 3.25}]}, indent=2)
+
+
+@pytest.fixture(autouse=True)
+def only_when_asked(request):
+    if "screenshots" not in (request.config.option.markexpr or ""):
+        pytest.skip("screenshots are taken with -m screenshots")
+
+
+def test_screenshots(alice_page, alice, alice_account):
+    OUT.mkdir(parents=True, exist_ok=True)
+    page = alice_page
+    orders = python_function(alice_account, ORDERS, name="order-pricing", memory_size=256, timeout=10,
+                             description="Prices an order from its line items",
+                             environment={"TABLE_NAME": "orders"})
+    node_function(alice_account, {"index.mjs": "export const handler = async (e) => ({ ok: true });"},
+                  name="thumbnail-generator", description="Resizes uploaded images")
+    python_function(alice_account, "def lambda_handler(e, c):\n    return {'batchItemFailures': []}\n",
+                    name="queue-consumer", description="Processes messages from the orders queue")
+    function_create(alice_account, "nightly-report", runtime="provided.al2023", handler="report.handler",
+                    zip_file=make_zip({"bootstrap": "#!/bin/sh\n"}, executable=("bootstrap",)),
+                    description="Custom runtime that mails the daily report")
+    save_event(orders, alice, "order-a1042", ORDER_EVENT, shareable=True)
+
+    page.goto("/")
+    expect(page.locator("#functions-table")).to_be_visible()
+    page.screenshot(path=str(OUT / "functions-list.png"))
+
+    page.goto("/functions/create")
+    page.get_by_label("Function name").fill("image-resizer")
+    page.locator("details.advanced > summary").click()
+    page.screenshot(path=str(OUT / "create-function.png"), full_page=True)
+
+    for _ in range(3):
+        invoke(orders, ORDER_EVENT, source="api")
+    page.goto("/functions/order-pricing")
+    expect(page.locator("#code-source")).to_have_attribute("data-ready", "true")
+    page.get_by_role("button", name="Test", exact=True).click()
+    expect(page.locator("#execution-result-box")).to_be_visible(timeout=60000)
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(OUT / "code-tab-result.png"), full_page=True)
+
+    page.goto("/functions/order-pricing/logs")
+    expect(page.locator("#live-tail")).to_have_attribute("data-connected", "true")
+    for order in ("A-1043", "A-1044"):
+        invoke(orders, json.dumps({"orderId": order, "items": [{"sku": "tea", "price": 4.5}]}), source="api")
+    expect(page.locator("#live-log .request")).to_have_count(2)
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(OUT / "live-logs.png"), full_page=True)
+
+    page.goto("/functions/order-pricing/monitor")
+    expect(page.locator("#monitor")).to_have_attribute("data-invocations", "6")
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(OUT / "monitor.png"), full_page=True)
