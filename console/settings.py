@@ -10,6 +10,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -197,6 +198,10 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # (executor/reaper.py) re-queues a dead worker's invocations much sooner; this is the net
 # under it, so it must exceed the longest function timeout.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("LAMBDA_VISIBILITY_TIMEOUT", 960, 60)}
+# Synchronous invocations are consumed without acknowledgements: their caller is waiting
+# and gives up on its own if a worker dies, so the broker's bookkeeping (two round trips
+# per message) buys nothing there. Asynchronous ones are acknowledged when done.
+CELERY_TASK_QUEUES = (Queue("lambda.sync", no_ack=True), Queue("lambda.async"))
 CELERY_BEAT_SCHEDULE = {
     "reap-stale-invocations": {"task": "executor.tasks.reap", "schedule": 15.0},
 }

@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from typing import Any
 
 
@@ -28,7 +29,7 @@ class EnvSpec:
     image_config: dict[str, Any] = field(default_factory=dict)
     reserved_concurrency: int | None = None
 
-    @property
+    @cached_property
     def key(self) -> str:
         """Environments are shared only between invocations of an identical spec.
 

@@ -41,12 +41,13 @@ class WorkerProcess:
 
     def __init__(self, db_path: str) -> None:
         self.db_path = db_path
+        self.extra_env: dict[str, str] = {}
         self.proc: subprocess.Popen | None = None
         self.log_path = Path(settings.VAR_DIR) / "worker.log"
 
     def start(self) -> None:
         env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings", "SQLITE_PATH": self.db_path,
-               "PYTHONUNBUFFERED": "1"}
+               "PYTHONUNBUFFERED": "1", **self.extra_env}
         log = open(self.log_path, "a")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "console", "worker", "-P", "threads", "-c", "32",
@@ -79,6 +80,12 @@ class WorkerProcess:
         os.killpg(self.proc.pid, signal.SIGKILL)
         self.proc.wait()
 
+    def restart(self, **env: str) -> None:
+        """Start again with these settings (none: the defaults)."""
+        self.stop()
+        self.extra_env = env
+        self.start()
+
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
@@ -103,7 +110,9 @@ def worker_process(django_db_setup, django_db_blocker):
 def worker(worker_process, transactional_db):
     """A live worker that sees this test's committed rows."""
     worker_process.ensure_running()
-    return worker_process
+    yield worker_process
+    if worker_process.extra_env:  # a test changed its settings: back to the defaults
+        worker_process.restart()
 
 
 @pytest.fixture
@@ -192,6 +201,12 @@ class LiveServer:
             return urllib.request.urlopen(self.url + "/health", timeout=1).status == 200 or None
 
         eventually(ready, timeout=30, interval=0.2)
+
+    def restart(self, **env: str) -> None:
+        """Start again with these settings (none: the defaults)."""
+        self.stop()
+        self.extra_env = env
+        self.start()
 
     def stop(self) -> None:
         if self.proc.poll() is None:

@@ -1,8 +1,10 @@
 """The live log websocket: only the function's own account may listen, and it only forwards."""
 from __future__ import annotations
 
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
-from asgiref.sync import async_to_sync
 from channels.auth import AuthMiddlewareStack
 from channels.layers import get_channel_layer
 from channels.routing import URLRouter
@@ -14,6 +16,13 @@ from console.routing import websocket_urlpatterns
 from .conftest import python_function
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def run(coroutine_function, *args):
+    """Run a coroutine on its own loop in another thread: the browser tests may keep an event
+    loop running in this one."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(lambda: asyncio.run(coroutine_function(*args))).result()
 
 
 def _app():
@@ -43,7 +52,7 @@ def test_owner_receives_log_lines(alice_client, alice_account):
         await communicator.disconnect()
         return message
 
-    assert async_to_sync(scenario)() == {"type": "lines", "lines": [line]}
+    assert run(scenario) == {"type": "lines", "lines": [line]}
 
 
 def test_outsider_and_anonymous_cannot_stream(charlie_client, alice_account):
@@ -53,5 +62,5 @@ def test_outsider_and_anonymous_cannot_stream(charlie_client, alice_account):
         communicator, connected, code = await _connect(f"/ws/functions/{fn.name}/logs", headers)
         return connected, code
 
-    assert async_to_sync(scenario)(_cookie_for(charlie_client)) == (False, 4404)
-    assert async_to_sync(scenario)([]) == (False, 4404)
+    assert run(scenario, _cookie_for(charlie_client)) == (False, 4404)
+    assert run(scenario, []) == (False, 4404)
