@@ -27,5 +27,9 @@ images: $(VENV)/.installed
 bench: $(VENV)/.installed
 	$(PY) bench/invoke.py
 
+## Screenshots of the console into docs/screenshots/ (real server, worker, Chromium).
+screenshots: $(VENV)/.installed
+	scripts/test.sh -m screenshots tests/test_screenshots.py
+
 clean:
 	rm -rf var/test var/media var/staticfiles

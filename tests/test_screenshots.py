@@ -91,3 +91,11 @@ def test_screenshots(alice_page, alice, alice_account):
     expect(page.locator("#monitor")).to_have_attribute("data-invocations", "6")
     page.wait_for_timeout(300)
     page.screenshot(path=str(OUT / "monitor.png"), full_page=True)
+
+    page.goto("/functions/order-pricing/test")
+    page.get_by_role("button", name="Test", exact=True).click()
+    expect(page.locator("#execution-result-box")).to_be_visible(timeout=60000)
+    page.screenshot(path=str(OUT / "test-tab.png"), full_page=True)
+
+    page.goto("/functions/order-pricing/configuration?section=environment")
+    page.screenshot(path=str(OUT / "configuration.png"), full_page=True)
