@@ -107,3 +107,17 @@ def lambda_handler(event, context):
     assert row.response == '"finished"'
     assert row.attempts == 1  # the worker died, not the function: no attempt spent
     assert row.worker != running.worker
+
+
+def test_async_events_over_the_concurrency_cap_wait_in_the_queue(worker, alice_account):
+    from console.services.functions import function_set_concurrency
+
+    fn = python_function(alice_account, "import time\ndef lambda_handler(e, c):\n    time.sleep(1)\n    return e['n']\n")
+    function_set_concurrency(fn, 1)
+    ids = [invoke(fn, f'{{"n": {n}}}', invocation_type="Event").request_id for n in range(3)]
+    rows = eventually(lambda: list(Invocation.objects.filter(request_id__in=ids, status=Invocation.Status.SUCCEEDED))
+                      if Invocation.objects.filter(request_id__in=ids, status=Invocation.Status.SUCCEEDED).count() == 3
+                      else None, timeout=30)
+    assert sorted(row.response for row in rows) == ["0", "1", "2"]
+    assert all(row.attempts == 1 for row in rows)  # waiting is not failing
+    assert not Invocation.objects.filter(function=fn, status=Invocation.Status.THROTTLED).exists()
