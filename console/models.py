@@ -203,6 +203,13 @@ class Invocation(models.Model):
     log_stream_name = models.CharField(max_length=200, blank=True)
     response = models.TextField(blank=True)
     finished = models.DateTimeField(null=True)
+    # Asynchronous events: when the event arrived (its age counts from here), and where
+    # its invocation record went once it was done ("" while pending or when kept here).
+    received = models.DateTimeField(default=timezone.now)
+    destination = models.CharField(max_length=256, blank=True)
+    # An event that exhausted its retries or its age with no failure destination is kept
+    # here, for the console's list of failed events, instead of being dropped.
+    dead_lettered = models.BooleanField(default=False)
 
     objects = InvocationQuerySet.as_manager()
 
@@ -223,3 +230,46 @@ class LogEvent(models.Model):
     class Meta:
         indexes = [models.Index(fields=["function", "log_stream_name", "timestamp"])]
         ordering = ["timestamp", "sequence"]
+
+
+class EventInvokeConfig(models.Model):
+    """How a function's asynchronous events are retried, aged out and routed when done."""
+
+    function = models.ForeignKey(Function, on_delete=models.CASCADE, related_name="event_invoke_configs")
+    qualifier = models.CharField(max_length=128, default="$LATEST")
+    maximum_retry_attempts = models.PositiveSmallIntegerField(default=2)
+    maximum_event_age = models.PositiveIntegerField(default=21600)  # seconds
+    on_success = models.CharField(max_length=256, blank=True)  # a destination ARN
+    on_failure = models.CharField(max_length=256, blank=True)
+    last_modified = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["function", "qualifier"], name="unique_event_invoke_config")]
+
+
+class ScheduleRule(models.Model):
+    """An EventBridge-style rule that invokes a function on a rate() or cron() schedule."""
+
+    class RuleState(models.TextChoices):
+        ENABLED = "ENABLED"
+        DISABLED = "DISABLED"
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="schedule_rules")
+    name = models.CharField(max_length=64)
+    schedule_expression = models.CharField(max_length=256)
+    description = models.CharField(max_length=512, blank=True)
+    state = models.CharField(max_length=8, choices=RuleState.choices, default=RuleState.ENABLED)
+    function = models.ForeignKey(Function, on_delete=models.CASCADE, related_name="schedule_rules")
+    qualifier = models.CharField(max_length=128, blank=True)
+    input = models.TextField(blank=True)  # constant JSON instead of the Scheduled Event
+    periodic_task = models.OneToOneField("django_celery_beat.PeriodicTask", null=True, blank=True,
+                                         on_delete=models.SET_NULL, related_name="schedule_rule")
+    created = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "name"], name="unique_schedule_rule_name")]
+        ordering = ["name"]
+
+    @property
+    def arn(self) -> str:
+        return f"arn:aws:events:{settings.LAMBDA_REGION}:{self.account.account_id}:rule/{self.name}"
