@@ -10,13 +10,12 @@ import json
 import logging
 
 from celery import shared_task
-from django.conf import settings
 from django.db.models import F
 from django.utils import timezone
 
 from console.models import Invocation
 
-from . import concurrency
+from . import concurrency, events
 from .node import get_node
 from .run import execute, record_async, record_sync
 from .spec import EnvSpec
@@ -77,6 +76,10 @@ def invoke_async(request_id: str) -> None:
             status=Invocation.Status.FAILED, error_type="ResourceNotFoundException", response=str(exc),
             finished=timezone.now())
         return
+    policy = events.policy_for(invocation)
+    if events.too_old(invocation, policy):
+        _age_out(invocation, policy)
+        return
     node = get_node()
     claimed = Invocation.objects.filter(pk=invocation.pk, status=Invocation.Status.QUEUED).update(
         status=Invocation.Status.RUNNING, worker=node.worker_id, attempts=F("attempts") + 1,
@@ -90,14 +93,26 @@ def invoke_async(request_id: str) -> None:
         invoke_async.apply_async((request_id,), countdown=THROTTLED_RETRY_DELAY)
         return
     attempts = invocation.attempts + 1
-    delays = settings.LAMBDA_ASYNC_RETRY_DELAYS
-    retry = execution.status == Invocation.Status.FAILED and attempts <= len(delays)
+    failed = execution.status == Invocation.Status.FAILED
+    retry = failed and attempts <= policy.maximum_retry_attempts
     extra = {"response": execution.payload}
     if retry:
         extra.update(status=Invocation.Status.QUEUED, worker="", finished=None)
     record_async(spec, execution, outcome, **extra)
     if retry:
-        invoke_async.apply_async((request_id,), countdown=delays[attempts - 1])
+        invoke_async.apply_async((request_id,), countdown=events.retry_delay(attempts))
+    elif failed:
+        events.finish(invocation, policy, succeeded=False, condition="RetriesExhausted",
+                      function_error=execution.function_error)
+    else:
+        events.finish(invocation, policy, succeeded=True, condition="Success")
+
+
+def _age_out(invocation: Invocation, policy: events.EventPolicy) -> None:
+    changed = Invocation.objects.filter(pk=invocation.pk, status=Invocation.Status.QUEUED).update(
+        status=Invocation.Status.FAILED, error_type="EventAgeExceeded", finished=timezone.now())
+    if changed:
+        events.finish(invocation, policy, succeeded=False, condition="EventAgeExceeded")
 
 
 @shared_task(name="executor.tasks.reap", ignore_result=True, queue="lambda.async")
