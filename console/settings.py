@@ -206,7 +206,8 @@ CELERY_TASK_QUEUES = (Queue("lambda.sync", no_ack=True), Queue("lambda.async"))
 CELERY_BEAT_SCHEDULE = {
     "reap-stale-invocations": {"task": "executor.tasks.reap", "schedule": 15.0},
 }
-CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# Schedule rules are rows; beat's database scheduler picks up their changes as they happen.
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 
 # Lambda behaviour.
 LAMBDA_REGION = env_str("AWS_REGION", "us-east-1")
