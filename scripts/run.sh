@@ -12,12 +12,12 @@ scripts/services.sh redis-installed
 .venv/bin/python manage.py migrate --no-input -v 0
 .venv/bin/python manage.py ensure_admin
 
-processes="web,worker,beat"
+processes="web worker beat"
 if redis-cli -h 127.0.0.1 -p "${REDIS_PORT:-6379}" ping >/dev/null 2>&1; then
   echo "using the Redis already running on 127.0.0.1:${REDIS_PORT:-6379}"
 else
   mkdir -p var/redis
-  processes="redis,$processes"
+  processes="redis $processes"
 fi
 
 cleanup() {
@@ -33,4 +33,4 @@ echo
 echo "  Lambda console: http://127.0.0.1:${PORT}"
 echo "  (Ctrl-C stops everything this started)"
 echo
-LAMBDA_WEB_PORT="$PORT" .venv/bin/honcho -f Procfile start "$processes"
+LAMBDA_WEB_PORT="$PORT" .venv/bin/honcho -f Procfile start $processes
