@@ -64,12 +64,15 @@ def acquire(function_arn: str, request_id: str, reserved: int | None, lease_seco
         raise Throttled(ACCOUNT_LIMIT)
 
 
-def release(function_arn: str, request_id: str) -> None:
+def release(function_arn: str, request_id: str, pipe: redis.client.Pipeline | None = None) -> None:
+    """Free the slot; given a pipeline, only queue the commands on it."""
     fn_key, all_key = _keys(function_arn)
-    pipe = connection().pipeline(transaction=False)
+    own = pipe is None
+    pipe = connection().pipeline(transaction=False) if own else pipe
     pipe.zrem(fn_key, request_id)
     pipe.zrem(all_key, request_id)
-    pipe.execute()
+    if own:
+        pipe.execute()
 
 
 def in_use(function_arn: str) -> int:

@@ -12,7 +12,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Protocol
 
 from . import containers, logs
 from .spec import EnvSpec
@@ -35,6 +35,14 @@ def now_ms() -> int:
 class Delivery:
     payload: bytes
     headers: dict[str, str]
+
+
+class DeliveryWaiter(Protocol):
+    def deliver(self, delivery: Delivery) -> None: ...
+
+
+class EnvironmentGone(Exception):
+    """The environment is stopping: its runtime gets no more events."""
 
 
 @dataclass
@@ -101,6 +109,7 @@ class Environment:
         self.ready_at: float | None = None  # first call to /next: init is over
         self.last_used = time.monotonic()
         self.inbox: Attempt | None = None
+        self.parked: DeliveryWaiter | None = None  # a runtime waiting in GET /next
         self.current: Attempt | None = None
         self.pending_lines: list[tuple[int, str]] = []  # output before any invocation
         self.init_failure: tuple[bytes, str] | None = None
@@ -147,18 +156,26 @@ class Environment:
 
     # Called by the Runtime API threads ---------------------------------------------------
 
-    def next_invocation(self) -> Delivery | None:
+    def next_invocation(self, waiter: "DeliveryWaiter") -> Delivery | None:
+        """A runtime's GET /next: the waiting event at once, or None after parking the
+        caller, whom invoke() then answers directly (no thread hand-off on the hot path)."""
         with self.cond:
             if self.ready_at is None:
                 self.ready_at = time.monotonic()
-            self.cond.notify_all()
-            self.cond.wait_for(lambda: self.inbox is not None or self.stopping)
-            if self.stopping or self.inbox is None:
-                return None
-            attempt, self.inbox = self.inbox, None
-            attempt.delivered_at = time.monotonic()
-            deadline = now_ms() + int(attempt.timeout * 1000)
-            self._line(attempt, logs.start_line(attempt.request_id, self.spec.version))
+                self.cond.notify_all()
+            if self.stopping:
+                raise EnvironmentGone()
+            if self.inbox is not None:
+                return self._take_inbox()
+            self.parked = waiter
+            return None
+
+    def _take_inbox(self) -> Delivery:
+        """Under self.cond: hand the waiting event to the runtime and log START."""
+        attempt, self.inbox = self.inbox, None
+        attempt.delivered_at = time.monotonic()
+        deadline = now_ms() + int(attempt.timeout * 1000)
+        self._line(attempt, logs.start_line(attempt.request_id, self.spec.version))
         return Delivery(attempt.payload, {
             "Lambda-Runtime-Aws-Request-Id": attempt.request_id,
             "Lambda-Runtime-Deadline-Ms": str(deadline),
@@ -244,7 +261,11 @@ class Environment:
                 self.sink(self.spec, self.log_stream_name, request_id, stamp, message)
             self.pending_lines.clear()
             self.inbox = attempt
-            self.cond.notify_all()
+            waiter, self.parked = self.parked, None
+            delivery = self._take_inbox() if waiter is not None else None
+        if waiter is not None:
+            waiter.deliver(delivery)  # outside the lock: a large event may take a moment
+        with self.cond:
             timed_out = self._wait(attempt)
             init_ms = (self.ready_at - self.created_at) * 1000 if cold and self.ready_at else None
             if init_ms is None and cold:

@@ -75,7 +75,12 @@ def invoke(function: Function, payload: bytes | str = b"", invocation_type: str 
         transaction.on_commit(lambda: invoke_async.delay(request_id))
         return InvokeResult(request_id, 202, executed_version=spec.version)
     if spec.reserved_concurrency == 0:
-        # Nothing can ever run: answer at once, as AWS does, without a trip to a worker.
+        # Nothing can ever run: answer at once, as AWS does, without a trip to a worker,
+        # but count it, so the Monitor tab shows the throttle.
+        Invocation.objects.create(
+            request_id=request_id, function=function, qualifier=qualifier, version=spec.version, source=source,
+            status=Invocation.Status.THROTTLED, error_type=concurrency.FUNCTION_LIMIT,
+            payload_size=len(data), memory_size=spec.memory_size)
         raise TooManyRequests("Rate Exceeded.", Reason=concurrency.FUNCTION_LIMIT)
     invoke_sync.apply_async((spec.to_dict(), request_id, text, source, qualifier))
     reply = concurrency.connection().blpop([reply_key(request_id)], timeout=spec.timeout + INIT_TIMEOUT + 30)

@@ -23,6 +23,8 @@ from .spec import EnvSpec
 
 log = logging.getLogger(__name__)
 
+REPLY_TTL = 120  # seconds a synchronous answer waits for its caller
+
 
 @dataclass
 class Execution:
@@ -46,26 +48,51 @@ class Execution:
         return dict(self.__dict__)
 
 
-def execute(spec: EnvSpec, request_id: str, payload: bytes) -> tuple[Execution, Outcome | None]:
+def execute(spec: EnvSpec, request_id: str, payload: bytes,
+            reply_to: str | None = None) -> tuple[Execution, Outcome | None]:
+    """Run one invocation here. With `reply_to`, the answer is pushed to that Redis list in
+    the same round trip that frees the concurrency slot."""
     node = get_node()
     lease = spec.timeout + INIT_TIMEOUT + 30
     try:
         concurrency.acquire(spec.function_arn, request_id, spec.reserved_concurrency, lease)
     except concurrency.Throttled as exc:
-        return Execution(request_id, Invocation.Status.THROTTLED, throttle_reason=exc.reason,
-                         executed_version=spec.version, memory_size=spec.memory_size), None
+        execution = Execution(request_id, Invocation.Status.THROTTLED, throttle_reason=exc.reason,
+                              executed_version=spec.version, memory_size=spec.memory_size)
+        _finish(spec, request_id, execution, reply_to, leased=False)
+        return execution, None
+    execution: Execution | None = None
+    outcome: Outcome | None = None
     try:
         try:
             env, _cold = node.pool.acquire(spec)
         except EnvironmentFailed as exc:
-            return _start_failure(spec, request_id, str(exc)), None
-        try:
-            outcome = env.invoke(request_id, payload, spec.qualified_arn)
-        finally:
-            node.pool.release(env)
+            execution = _start_failure(spec, request_id, str(exc))
+        else:
+            try:
+                outcome = env.invoke(request_id, payload, spec.qualified_arn)
+            finally:
+                node.pool.release(env)
+            execution = _execution(spec, request_id, outcome)
     finally:
-        concurrency.release(spec.function_arn, request_id)
-    execution = Execution(
+        _finish(spec, request_id, execution, reply_to, leased=True)
+    return execution, outcome
+
+
+def _finish(spec: EnvSpec, request_id: str, execution: Execution | None, reply_to: str | None,
+            leased: bool) -> None:
+    """Free the slot and answer the caller in one round trip to Redis."""
+    pipe = concurrency.connection().pipeline(transaction=False)
+    if leased:
+        concurrency.release(spec.function_arn, request_id, pipe)
+    if reply_to and execution is not None:
+        pipe.rpush(reply_to, json.dumps(execution.to_dict()))
+        pipe.expire(reply_to, REPLY_TTL)
+    pipe.execute()
+
+
+def _execution(spec: EnvSpec, request_id: str, outcome: Outcome) -> Execution:
+    return Execution(
         request_id=request_id,
         status=Invocation.Status.SUCCEEDED if outcome.ok else Invocation.Status.FAILED,
         payload=outcome.payload.decode("utf-8", errors="replace"),
@@ -79,7 +106,6 @@ def execute(spec: EnvSpec, request_id: str, payload: bytes) -> tuple[Execution, 
         memory_size=spec.memory_size,
         log_tail=logs.tail([message for _, message in outcome.lines]),
     )
-    return execution, outcome
 
 
 def _start_failure(spec: EnvSpec, request_id: str, reason: str) -> Execution:

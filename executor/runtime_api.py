@@ -14,8 +14,10 @@ import threading
 from http import HTTPStatus
 from typing import TYPE_CHECKING
 
+from .environment import EnvironmentGone
+
 if TYPE_CHECKING:
-    from .environment import Environment
+    from .environment import Delivery, Environment
 
 log = logging.getLogger(__name__)
 
@@ -151,12 +153,22 @@ class Handler(socketserver.StreamRequestHandler):
         if env is None:
             self._forbidden()
             return
-        delivery = env.next_invocation()  # long poll: blocks until there is work
-        if delivery is None:  # the environment is shutting down
+        try:
+            delivery = env.next_invocation(self)
+        except EnvironmentGone:
             self.close_connection = True
             self._reply(410, {"errorMessage": "Environment stopped", "errorType": "Gone"}, close=True)
             return
-        self._reply(200, delivery.payload, delivery.headers)
+        if delivery is not None:
+            self.deliver(delivery)
+        # Otherwise the long poll is parked: the invoking thread calls deliver() when there
+        # is work, while this thread goes back to reading the runtime's next request.
+
+    def deliver(self, delivery: "Delivery") -> None:
+        try:
+            self._reply(200, delivery.payload, delivery.headers)
+        except OSError:
+            pass  # the runtime went away; its environment notices the exit
 
     def do_POST(self) -> None:
         body = self._body()

@@ -17,13 +17,12 @@ from console.models import Invocation
 
 from . import concurrency, events
 from .node import get_node
-from .run import execute, record_async, record_sync
+from .run import REPLY_TTL, execute, record_async, record_sync
 from .spec import EnvSpec
 from .specs import spec_for
 
 log = logging.getLogger(__name__)
 
-REPLY_TTL = 120
 THROTTLED_RETRY_DELAY = 1.0  # an async event over its concurrency cap waits in the queue
 
 
@@ -48,12 +47,11 @@ def invoke_sync(spec_data: dict, request_id: str, payload: str, source: str, qua
     started = timezone.now()
     spec = EnvSpec.from_dict(spec_data)
     try:
-        execution, outcome = execute(spec, request_id, payload.encode())
+        execution, outcome = execute(spec, request_id, payload.encode(), reply_to=reply_key(request_id))
     except Exception:
         # The caller must hear at once that this went wrong on our side, not time out.
         _reply(request_id, {"status": "error"})
         raise
-    _reply(request_id, execution.to_dict())
     record_sync(spec, execution, outcome, started=started, source=source, qualifier=qualifier,
                 payload_size=len(payload.encode()))
 

@@ -182,6 +182,7 @@ def test_reserved_concurrency_zero_throttles(worker, alice_account):
     with pytest.raises(TooManyRequests) as caught:
         invoke(fn, "{}")
     assert caught.value.extra["Reason"] == "ReservedFunctionConcurrentInvocationLimitExceeded"
+    assert Invocation.objects.get(function=fn).status == Invocation.Status.THROTTLED  # counted for Monitor
 
 
 def test_reserved_concurrency_caps_parallel_invocations(worker, alice_account):

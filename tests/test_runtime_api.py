@@ -20,7 +20,7 @@ class FakeEnvironment:
         self.init_errors: list[bytes] = []
         self.delivered = threading.Event()
 
-    def next_invocation(self) -> Delivery:
+    def next_invocation(self, waiter) -> Delivery:
         self.delivered.set()
         return Delivery(b'{"k": 1}', {"Lambda-Runtime-Aws-Request-Id": self.request_id,
                                       "Lambda-Runtime-Deadline-Ms": "1700000000000",
