@@ -55,3 +55,10 @@ class CodeStorageExceeded(LambdaError):
 class ServiceError(LambdaError):
     code = "ServiceException"
     status = 500
+
+
+class PreconditionFailed(LambdaError):
+    """A RevisionId that no longer matches: someone changed the resource in between."""
+
+    code = "PreconditionFailedException"
+    status = 412

@@ -273,3 +273,107 @@ class ScheduleRule(models.Model):
     @property
     def arn(self) -> str:
         return f"arn:aws:events:{settings.LAMBDA_REGION}:{self.account.account_id}:rule/{self.name}"
+
+
+def new_access_key_id() -> str:
+    # AWS's shape: AKIA and 16 characters of base32's alphabet.
+    return "AKIA" + "".join(secrets.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567") for _ in range(16))
+
+
+class AccessKey(models.Model):
+    """A user's key pair for the Lambda API (SigV4); it acts for the user's account."""
+
+    access_key_id = models.CharField(max_length=20, unique=True, default=new_access_key_id)
+    # The secret access key (a string), encrypted at rest; the signer needs it in clear.
+    secret = EncryptedJSONField()
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="access_keys")
+    active = models.BooleanField(default=True)
+    created = models.DateTimeField(default=timezone.now)
+    last_used = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created"]
+
+    def __str__(self) -> str:
+        return self.access_key_id
+
+
+def new_url_id() -> str:
+    # AWS's function URL ids: 32 lowercase letters and digits.
+    return "".join(secrets.choice("abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(32))
+
+
+def new_api_id() -> str:
+    return "".join(secrets.choice("abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(10))
+
+
+class FunctionUrlConfig(models.Model):
+    """A function URL: an HTTP endpoint that invokes the function (or one of its aliases)."""
+
+    class AuthType(models.TextChoices):
+        NONE = "NONE"
+        AWS_IAM = "AWS_IAM"
+
+    function = models.ForeignKey(Function, on_delete=models.CASCADE, related_name="url_configs")
+    qualifier = models.CharField(max_length=128, blank=True)  # "" (unqualified) or an alias name
+    url_id = models.CharField(max_length=32, unique=True, default=new_url_id)
+    auth_type = models.CharField(max_length=8, choices=AuthType.choices, default=AuthType.NONE)
+    # {AllowOrigins, AllowMethods, AllowHeaders, ExposeHeaders, MaxAge, AllowCredentials}; {} is no CORS.
+    cors = models.JSONField(default=dict, blank=True)
+    invoke_mode = models.CharField(max_length=16, default="BUFFERED")
+    created = models.DateTimeField(default=timezone.now)
+    last_modified = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["function", "qualifier"], name="unique_function_url")]
+
+    @property
+    def function_arn(self) -> str:
+        return f"{self.function.arn}:{self.qualifier}" if self.qualifier else self.function.arn
+
+    @property
+    def hostname(self) -> str:
+        return f"{self.url_id}.lambda-url.{settings.LAMBDA_URL_DOMAIN}"
+
+    @property
+    def path(self) -> str:
+        return f"/lambda-url/{self.url_id}/"
+
+
+class HttpApi(models.Model):
+    """An API Gateway HTTP API: routes, each integrated with a function, on one $default stage."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="http_apis")
+    api_id = models.CharField(max_length=10, unique=True, default=new_api_id)
+    name = models.CharField(max_length=128)
+    description = models.CharField(max_length=1024, blank=True)
+    cors = models.JSONField(default=dict, blank=True)  # the same keys as a function URL's
+    created = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def path(self) -> str:
+        return f"/http-api/{self.api_id}/"
+
+
+class HttpRoute(models.Model):
+    """A route of an HTTP API ("GET /items/{id}", "ANY /{proxy+}", "$default") and its function."""
+
+    api = models.ForeignKey(HttpApi, on_delete=models.CASCADE, related_name="routes")
+    route_id = models.CharField(max_length=10, default=new_api_id)
+    route_key = models.CharField(max_length=512)
+    function = models.ForeignKey(Function, on_delete=models.CASCADE, related_name="http_routes")
+    qualifier = models.CharField(max_length=128, blank=True)
+    created = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["api", "route_key"], name="unique_http_route")]
+        ordering = ["route_key"]
+
+    def __str__(self) -> str:
+        return self.route_key

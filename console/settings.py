@@ -75,6 +75,9 @@ SECRET_KEY = _secret_key()
 LAMBDA_ENCRYPTION_KEY = env_str("LAMBDA_ENCRYPTION_KEY", "")
 DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = [h for h in env_str("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",") if h]
+# Function URLs are also served host-based, at <url-id>.lambda-url.<LAMBDA_URL_DOMAIN>.
+LAMBDA_URL_DOMAIN = env_str("LAMBDA_URL_DOMAIN", "localhost")
+ALLOWED_HOSTS.append(f".lambda-url.{LAMBDA_URL_DOMAIN}")
 
 INSTALLED_APPS = [
     "daphne",
@@ -101,6 +104,9 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "console.urls"
+# The Lambda API takes request bodies whole: a 50 MB zip is ~67 MB of base64 in CreateFunction's
+# JSON, and Invoke takes 6 MB. Larger bodies are refused with RequestTooLargeException.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 70 * 1024 * 1024
 ASGI_APPLICATION = "console.asgi.application"
 
 TEMPLATES = [
@@ -216,6 +222,8 @@ LAMBDA_ACCOUNT_CONCURRENCY = env_int("LAMBDA_ACCOUNT_CONCURRENCY", 50, 1)
 LAMBDA_ASYNC_RETRY_DELAYS = env_floats("LAMBDA_ASYNC_RETRY_DELAYS", "60,120")
 LAMBDA_DOCKER_NETWORK = env_str("LAMBDA_DOCKER_NETWORK", "lambda-functions")
 LAMBDA_WORKER_HEARTBEAT = env_int("LAMBDA_WORKER_HEARTBEAT", 10, 2)
+# Threads that wait on function URL and HTTP API invocations (each holds one request).
+LAMBDA_HTTP_THREADS = env_int("LAMBDA_HTTP_THREADS", 64, 1)
 
 LOGGING = {
     "version": 1,

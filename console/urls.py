@@ -1,8 +1,8 @@
 from django.contrib import admin
 from django.http import HttpRequest, JsonResponse
-from django.urls import path
+from django.urls import include, path
 
-from .views import auth, code, configuration, functions, logs, monitor, testing, versions
+from .views import auth, code, configuration, credentials, functions, logs, monitor, testing, versions
 
 
 def health(request: HttpRequest) -> JsonResponse:
@@ -13,10 +13,17 @@ fn = "functions/<str:name>"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("", include("console.api.urls")),
     path("health", health, name="health"),
     path("login", auth.login, name="login"),
     path("logout", auth.logout, name="logout"),
     path("", functions.function_list, name="functions"),
+    path("security-credentials", credentials.credentials_page, name="credentials"),
+    path("security-credentials/create", credentials.access_key_create_view, name="access-key-create"),
+    path("security-credentials/<str:access_key_id>/update", credentials.access_key_update_view,
+         name="access-key-update"),
+    path("security-credentials/<str:access_key_id>/delete", credentials.access_key_delete_view,
+         name="access-key-delete"),
     path("functions/create", functions.function_create, name="function-create"),
     path(f"{fn}", code.code_tab, name="function"),
     path(f"{fn}/delete", functions.function_delete_view, name="function-delete"),

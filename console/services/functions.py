@@ -5,15 +5,33 @@ import uuid
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Sum
 from django.utils import timezone
 
 from .. import validators
 from ..codestore import store_zip
-from ..errors import InvalidParameterValue, ResourceConflict, ResourceNotFound
-from ..models import Account, Function, PackageType, State
+from ..errors import CodeStorageExceeded, InvalidParameterValue, ResourceConflict, ResourceNotFound
+from ..models import Account, Function, PackageType, State, Version
 
 CONFIG_FIELDS = ("description", "memory_size", "timeout", "ephemeral_storage", "environment",
                  "handler", "runtime", "image_config")
+
+
+# AWS's default quota for the code of all functions and versions of an account.
+CODE_STORAGE_LIMIT = 75 * 1024 ** 3
+
+
+def account_code_usage(account: Account) -> int:
+    """Bytes of deployment packages the account keeps: $LATEST of each function and every version."""
+    functions = Function.objects.filter(account=account).aggregate(total=Sum("code_size"))["total"] or 0
+    versions = Version.objects.filter(function__account=account).aggregate(total=Sum("code_size"))["total"] or 0
+    return functions + versions
+
+
+def _check_code_storage(account: Account, size: int) -> None:
+    if account_code_usage(account) + size > CODE_STORAGE_LIMIT:
+        raise CodeStorageExceeded(f"Code storage limit exceeded: the account may keep {CODE_STORAGE_LIMIT} "
+                                  "bytes of code. Delete unused functions or versions.", field="ZipFile")
 
 
 def function_get(account: Account, name: str) -> Function:
@@ -91,6 +109,7 @@ def function_create(
                                     package_type, runtime))
         if zip_file is None:
             raise InvalidParameterValue("A Zip function needs code: ZipFile.", field="ZipFile")
+        _check_code_storage(account, len(zip_file))
         stored = store_zip(zip_file)
         fields.update(code_sha256=stored.sha256, code_size=stored.size)
     else:
@@ -118,6 +137,7 @@ def function_update_code(function: Function, zip_file: bytes | None = None, imag
     if function.package_type == PackageType.ZIP:
         if zip_file is None:
             raise InvalidParameterValue("ZipFile is required for a Zip function.", field="ZipFile")
+        _check_code_storage(function.account, len(zip_file) - function.code_size)
         stored = store_zip(zip_file)
         function.code_sha256, function.code_size = stored.sha256, stored.size
     else:

@@ -99,3 +99,22 @@ def alias_update(alias: Alias, function_version: str, description: str = "",
 
 def alias_delete(alias: Alias) -> None:
     alias.delete()
+
+
+def version_delete(function: Function, qualifier: str) -> None:
+    """Delete one published version; $LATEST goes only with the function, and a version an alias uses stays."""
+    if qualifier == "$LATEST":
+        raise InvalidParameterValue("$LATEST version cannot be deleted without deleting the function.",
+                                    field="Qualifier")
+    if not qualifier.isdigit():
+        raise InvalidParameterValue("Deletion of aliases is not supported. Use DeleteAlias instead.",
+                                    field="Qualifier")
+    version = function.versions.filter(number=int(qualifier)).first()
+    if version is None:
+        raise ResourceNotFound(f"Function not found: {function.arn}:{qualifier}", field="Qualifier")
+    used_by = [alias.name for alias in function.aliases.all()
+               if alias.function_version == qualifier or qualifier in (alias.routing_config or {})]
+    if used_by:
+        raise ResourceConflict(f"Unable to delete version because the following aliases reference it: "
+                               f"{used_by}", field="Qualifier")
+    version.delete()

@@ -62,6 +62,11 @@ def function_create_from_image(account: Account, name: str, image_uri: str, arch
     return _set_architecture(function, architecture)
 
 
+def function_set_architecture(function: Function, architecture: str) -> Function:
+    """Set the instruction set; the API's CreateFunction takes it apart from the code."""
+    return _set_architecture(function, _architecture(architecture))
+
+
 def _set_architecture(function: Function, architecture: str) -> Function:
     if function.architecture != architecture:
         function.architecture = architecture

@@ -1,0 +1,37 @@
+"""PutFunctionConcurrency, GetFunctionConcurrency and DeleteFunctionConcurrency."""
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+
+from ..errors import InvalidParameterValue
+from ..models import Account
+from ..services.functions import function_set_concurrency
+from . import base
+from .errors import json_response
+
+
+def put_concurrency(request: HttpRequest, account: Account, name: str) -> HttpResponse:
+    data = base.json_body(request, "PutFunctionConcurrency")
+    function = base.unqualified_function(request, account, name)
+    reserved = data.get("ReservedConcurrentExecutions")
+    if reserved is None:
+        raise InvalidParameterValue("ReservedConcurrentExecutions is required.", field="ReservedConcurrentExecutions")
+    if isinstance(reserved, int) and not isinstance(reserved, bool) and reserved > settings.LAMBDA_ACCOUNT_CONCURRENCY:
+        raise InvalidParameterValue(
+            f"Specified ReservedConcurrentExecutions for function exceeds the account's concurrency limit of "
+            f"{settings.LAMBDA_ACCOUNT_CONCURRENCY}.", field="ReservedConcurrentExecutions")
+    function = function_set_concurrency(function, reserved)
+    return json_response({"ReservedConcurrentExecutions": function.reserved_concurrency})
+
+
+def get_concurrency(request: HttpRequest, account: Account, name: str) -> HttpResponse:
+    function = base.unqualified_function(request, account, name)
+    if function.reserved_concurrency is None:
+        return json_response({})
+    return json_response({"ReservedConcurrentExecutions": function.reserved_concurrency})
+
+
+def delete_concurrency(request: HttpRequest, account: Account, name: str) -> HttpResponse:
+    function_set_concurrency(base.unqualified_function(request, account, name), None)
+    return json_response(None, 204)

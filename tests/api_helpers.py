@@ -1,0 +1,49 @@
+"""Clients for the Lambda API tests: boto3 and hand-signed raw requests, as users would send them."""
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+
+import boto3
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.config import Config
+from botocore.credentials import Credentials
+
+from console.codestore import make_zip
+
+REGION = "us-east-1"
+ROLE = "arn:aws:iam::111111111111:role/lambda-test"
+HELLO = ("import json\n\ndef lambda_handler(event, context):\n"
+         "    print('hello from', context.function_name)\n    return {'version': 'v1', 'event': event}\n")
+
+
+def hello_zip(version: str = "v1") -> bytes:
+    return make_zip({"lambda_function.py": HELLO.replace("'v1'", repr(version))})
+
+
+def lambda_client(url: str, key_id: str, secret: str, **config):
+    """A boto3 Lambda client for our server; no retries, so a throttle or error shows at once."""
+    return boto3.client("lambda", endpoint_url=url, region_name=REGION, aws_access_key_id=key_id,
+                        aws_secret_access_key=secret,
+                        config=Config(retries={"total_max_attempts": 1}, **config))
+
+
+def signed_request(url: str, method: str, path: str, key_id: str, secret: str, body: bytes = b"",
+                   headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+    """Send a raw request signed with botocore's signer: for bodies boto3 would never build."""
+    request = AWSRequest(method=method, url=url + path, data=body, headers=headers or {})
+    SigV4Auth(Credentials(key_id, secret), "lambda", REGION).add_auth(request)
+    prepared = request.prepare()
+    raw = urllib.request.Request(prepared.url, data=body or None, method=method, headers=dict(prepared.headers))
+    try:
+        with urllib.request.urlopen(raw, timeout=30) as response:
+            return response.status, {k.lower(): v for k, v in response.headers.items()}, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, {k.lower(): v for k, v in error.headers.items()}, error.read()
+
+
+def error_of(status_headers_body: tuple[int, dict[str, str], bytes]) -> tuple[int, str, dict]:
+    status, headers, body = status_headers_body
+    return status, headers.get("x-amzn-errortype", ""), json.loads(body or b"{}")
