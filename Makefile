@@ -23,9 +23,12 @@ images: $(VENV)/.installed
 	scripts/services.sh docker
 	$(PY) -m executor.images
 
-## Measure invocation latency, throughput, cold starts and memory (prints JSON).
+## Measure the executor, the Lambda API and function URLs (each prints one JSON object).
 bench: $(VENV)/.installed
+	scripts/services.sh docker redis wrk
 	$(PY) bench/invoke.py
+	$(PY) bench/api.py
+	$(PY) bench/http_triggers.py
 
 ## Screenshots of the console into docs/screenshots/ (real server, worker, Chromium).
 screenshots: $(VENV)/.installed

@@ -11,10 +11,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-# Run as `python bench/api.py`, bench/ comes first on sys.path, where a bench named like a
-# standard module (bench/http.py) would shadow it; the sibling bench is loaded by path instead.
 BENCH = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != BENCH]
 
 import argparse
 import json
@@ -26,7 +23,6 @@ import subprocess
 import threading
 import time
 import urllib.request
-from importlib.util import module_from_spec, spec_from_file_location
 
 ROOT = BENCH.parent
 sys.path.insert(0, str(ROOT))
@@ -35,9 +31,7 @@ os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/13")
 os.environ.setdefault("LAMBDA_DOCKER_NETWORK", "lambda-functions-bench-api")
 
 # bench/invoke.py sets the environment up, then Django with it; its helpers are shared.
-_spec = spec_from_file_location("bench_invoke", BENCH / "invoke.py")
-bench = module_from_spec(_spec)
-_spec.loader.exec_module(bench)
+from bench import invoke as bench  # noqa: E402
 
 from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402

@@ -13,8 +13,10 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from .routing import websocket_urlpatterns  # noqa: E402
+from .triggers.asgi import TriggerRouter  # noqa: E402
 
 application = ProtocolTypeRouter({
-    "http": django_app,
+    # Function URLs and HTTP APIs are served ahead of Django's handler (console/triggers/asgi.py).
+    "http": TriggerRouter(django_app),
     "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
 })

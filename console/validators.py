@@ -108,3 +108,45 @@ def validate_environment(variables: object) -> dict[str, str]:
             field="Environment",
         )
     return clean
+
+
+# --- CORS of function URLs and HTTP APIs -----------------------------------------------------
+
+CORS_KEYS = ("AllowCredentials", "AllowHeaders", "AllowMethods", "AllowOrigins", "ExposeHeaders", "MaxAge")
+CORS_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "*")
+HEADER_NAME_RE = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,1024}$")
+ORIGIN_RE = re.compile(r"^(\*|https?://[^\s/]{1,253})$")
+
+
+def validate_cors(cors: object) -> dict:
+    """A CORS configuration as AWS takes it; {} or None means no CORS."""
+    if cors in (None, ""):
+        return {}
+    if not isinstance(cors, dict):
+        raise InvalidParameterValue("Cors must be an object.", field="Cors")
+    unknown = set(cors) - set(CORS_KEYS)
+    if unknown:
+        raise InvalidParameterValue(f"Unknown Cors keys: {', '.join(sorted(unknown))}. "
+                                    f"Valid keys: {', '.join(CORS_KEYS)}.", field="Cors")
+    clean: dict = {}
+    for key, pattern, upper in (("AllowOrigins", ORIGIN_RE, False), ("AllowHeaders", HEADER_NAME_RE, False),
+                                ("ExposeHeaders", HEADER_NAME_RE, False), ("AllowMethods", None, True)):
+        if key not in cors:
+            continue
+        values = cors[key]
+        if not isinstance(values, list) or len(values) > 100 or not all(isinstance(v, str) for v in values):
+            raise InvalidParameterValue(f"Cors.{key} must be a list of at most 100 strings.", field="Cors")
+        for value in values:
+            if upper and value.upper() not in CORS_METHODS:
+                raise InvalidParameterValue(
+                    f"Cors.AllowMethods: {value!r} is not one of {', '.join(CORS_METHODS)}.", field="Cors")
+            if pattern is not None and not pattern.match(value):
+                raise InvalidParameterValue(f"Cors.{key}: {value!r} is not valid.", field="Cors")
+        clean[key] = [v.upper() for v in values] if upper else list(values)
+    if "MaxAge" in cors and cors["MaxAge"] is not None:
+        clean["MaxAge"] = _validate_int(cors["MaxAge"], "Cors.MaxAge", 0, 86400, "seconds")
+    if "AllowCredentials" in cors and cors["AllowCredentials"] is not None:
+        if not isinstance(cors["AllowCredentials"], bool):
+            raise InvalidParameterValue("Cors.AllowCredentials must be true or false.", field="Cors")
+        clean["AllowCredentials"] = cors["AllowCredentials"]
+    return clean

@@ -3,6 +3,7 @@
 #   scripts/services.sh docker     the Docker engine (installs Debian's docker.io as root)
 #   scripts/services.sh redis      a Redis on 127.0.0.1:6379, started in the background
 #   scripts/services.sh chromium   Debian's Chromium for the browser tests
+#   scripts/services.sh wrk        the HTTP load tool of bench/http_triggers.py
 # Each prints what it did. Started daemons have their pid in var/<name>.pid.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -66,6 +67,10 @@ ensure_tools() {
   command -v debootstrap >/dev/null 2>&1 || { echo "installing debootstrap"; apt_install debootstrap; }
 }
 
+ensure_wrk() {
+  command -v wrk >/dev/null 2>&1 || { echo "installing wrk"; apt_install wrk; }
+}
+
 ensure_chromium() {
   command -v chromium >/dev/null 2>&1 || { echo "installing chromium"; apt_install chromium; }
 }
@@ -76,6 +81,7 @@ for what in "$@"; do
     redis) ensure_redis ;;
     redis-installed) ensure_redis_installed ;;
     chromium) ensure_chromium ;;
+    wrk) ensure_wrk ;;
     *) echo "unknown service: $what" >&2; exit 2 ;;
   esac
 done
