@@ -13,10 +13,10 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from .routing import websocket_urlpatterns  # noqa: E402
-from .triggers.asgi import TriggerRouter  # noqa: E402
+from .fastpath import FastPathRouter  # noqa: E402
 
 application = ProtocolTypeRouter({
-    # Function URLs and HTTP APIs are served ahead of Django's handler (console/triggers/asgi.py).
-    "http": TriggerRouter(django_app),
+    # The Lambda API and the HTTP triggers are served ahead of Django's handler (fastpath.py).
+    "http": FastPathRouter(django_app),
     "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
 })
