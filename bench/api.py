@@ -63,25 +63,32 @@ def start_daphne() -> tuple[subprocess.Popen, str]:
 
 
 def throughput(make_client, clients: int, seconds: float) -> float:
+    """Steady-state invokes/s: every client makes a first (maybe cold) call, then all start
+    the clock together, so environment start-up is not counted as throughput."""
     done = 0
     lock = threading.Lock()
-    stop_at = time.perf_counter() + seconds
+    ready = threading.Barrier(clients + 1)
+    window: dict[str, float] = {}
 
     def run() -> None:
         nonlocal done
         client = make_client()
         client.invoke(FunctionName="warm", Payload=b"{}")
+        ready.wait()
         count = 0
-        while time.perf_counter() < stop_at:
+        while time.perf_counter() < window["stop"]:
             client.invoke(FunctionName="warm", Payload=b"{}")
             count += 1
         with lock:
             done += count
 
     threads = [threading.Thread(target=run) for _ in range(clients)]
-    began = time.perf_counter()
     for t in threads:
         t.start()
+    window["stop"] = float("inf")
+    ready.wait()
+    began = time.perf_counter()
+    window["stop"] = began + seconds
     for t in threads:
         t.join()
     return done / (time.perf_counter() - began)

@@ -115,3 +115,12 @@ def test_unsigned_request_is_missing_authentication_token(server):
 def test_deactivated_key_is_refused(server, alice_key):
     AccessKey.objects.filter(access_key_id=alice_key[0]).update(active=False)
     assert _code(lambda_client(server, *alice_key).list_functions)[1] == "UnrecognizedClientException"
+
+
+def test_deactivating_a_key_takes_effect_at_once_in_this_process(alice):
+    from console.services.access_keys import access_key_create, access_key_for_signature, access_key_set_active
+
+    key, _secret = access_key_create(alice)
+    assert access_key_for_signature(key.access_key_id) is not None  # now cached
+    access_key_set_active(key, False)
+    assert access_key_for_signature(key.access_key_id) is None

@@ -101,7 +101,8 @@ def authenticate(request: HttpRequest, now: dt.datetime | None = None) -> Caller
             "The request signature we calculated does not match the signature you provided. Check your AWS "
             "Secret Access Key and signing method. Consult the service documentation for details.")
     access_key_touch(key)
-    return Caller(key, account_for_user(key.user))
+    membership = getattr(key.user, "membership", None)  # loaded with the key
+    return Caller(key, membership.account if membership is not None else account_for_user(key.user))
 
 
 def _raw_path(request: HttpRequest) -> str:

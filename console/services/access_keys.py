@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+import time
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Q
@@ -38,17 +39,39 @@ def access_key_get(user: AbstractBaseUser, access_key_id: str) -> AccessKey:
 def access_key_set_active(key: AccessKey, active: bool) -> AccessKey:
     key.active = active
     key.save(update_fields=["active"])
+    _forget(key.access_key_id)
     return key
 
 
 def access_key_delete(key: AccessKey) -> None:
+    _forget(key.access_key_id)
     key.delete()
+
+
+# Keys looked up for signatures are kept for a few seconds: every API call needs one, and
+# a database read plus a decryption per call is most of what the API costs besides the
+# invocation. A change made through this process takes effect at once; one made elsewhere
+# takes up to KEY_CACHE_SECONDS, as AWS's own key changes take a few seconds to apply.
+KEY_CACHE_SECONDS = 5.0
+_key_cache: dict[str, tuple[float, AccessKey | None]] = {}
 
 
 def access_key_for_signature(access_key_id: str) -> AccessKey | None:
     """The active key with this id, with its user and account loaded, or None."""
-    return (AccessKey.objects.select_related("user__membership__account")
-            .filter(access_key_id=access_key_id, active=True, user__is_active=True).first())
+    now = time.monotonic()
+    cached = _key_cache.get(access_key_id)
+    if cached is not None and now - cached[0] < KEY_CACHE_SECONDS:
+        return cached[1]
+    key = (AccessKey.objects.select_related("user__membership__account")
+           .filter(access_key_id=access_key_id, active=True, user__is_active=True).first())
+    if len(_key_cache) > 10000:
+        _key_cache.clear()
+    _key_cache[access_key_id] = (now, key)
+    return key
+
+
+def _forget(access_key_id: str) -> None:
+    _key_cache.pop(access_key_id, None)
 
 
 def access_key_touch(key: AccessKey) -> None:
