@@ -191,3 +191,135 @@ def pretty_json(text: str) -> str:
         return json.dumps(json.loads(text), indent=2)
     except (ValueError, TypeError):
         return text
+
+
+# --- Triggers, destinations, function URLs, asynchronous invocation ---------------------------
+
+def add_mapped_error(form: forms.Form, error: LambdaError, fields: dict[str, str]) -> None:
+    """A service's error beside the form field its API field maps to (else above the form)."""
+    field = fields.get(error.field or "")
+    form.add_error(field if field in form.fields else None, error.message)
+
+
+def _comma_list(value: str) -> list[str]:
+    return [item.strip() for item in (value or "").split(",") if item.strip()]
+
+
+class AddTriggerForm(forms.Form):
+    SOURCES = [("api-gateway", "API Gateway"), ("eventbridge", "EventBridge (CloudWatch Events)")]
+    API_CHOICES = [("new", "Create a new API"), ("existing", "Use an existing API")]
+
+    source = forms.ChoiceField(choices=SOURCES, label="Trigger configuration", widget=forms.RadioSelect)
+    api_choice = forms.ChoiceField(choices=API_CHOICES, initial="new", required=False, widget=forms.RadioSelect,
+                                   label="Intent")
+    api_name = forms.CharField(max_length=128, required=False, label="API name")
+    api_id = forms.ChoiceField(choices=[], required=False, label="Existing API")
+    route_key = forms.CharField(max_length=512, required=False, label="Route", initial="ANY /{proxy+}")
+    rule_name = forms.CharField(max_length=64, required=False, label="Rule name")
+    rule_description = forms.CharField(max_length=512, required=False, label="Rule description")
+    schedule_expression = forms.CharField(max_length=256, required=False, label="Schedule expression")
+    input = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 4}), strip=False,
+                            label="Constant input (JSON text) - optional")
+    enabled = forms.BooleanField(required=False, initial=True, label="Enable trigger")
+
+    # The services' API field names -> this form's fields.
+    SERVICE_FIELDS = {"Name": "rule_name", "ScheduleExpression": "schedule_expression", "Input": "input",
+                      "RouteKey": "route_key", "ApiId": "api_id", "Target": "route_key"}
+
+    def __init__(self, *args, apis=(), **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["api_id"].choices = [("", "Choose an API")] + [(a.api_id, f"{a.name} ({a.api_id})")
+                                                                   for a in apis]
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if data.get("source") == "api-gateway":
+            if data.get("api_choice") == "existing" and not data.get("api_id"):
+                self.add_error("api_id", "Choose an API.")
+            if data.get("api_choice") != "existing" and not data.get("api_name", "").strip():
+                self.add_error("api_name", "Enter a name for the new API.")
+            if not data.get("route_key", "").strip():
+                self.add_error("route_key", "Enter a route, for example GET /items/{id} or ANY /{proxy+}.")
+        elif data.get("source") == "eventbridge":
+            if not data.get("rule_name"):
+                self.add_error("rule_name", "Enter a rule name.")
+            if not data.get("schedule_expression", "").strip():
+                self.add_error("schedule_expression", "Enter a schedule expression, for example rate(5 minutes).")
+        return data
+
+
+class DestinationForm(forms.Form):
+    CONDITIONS = [("OnSuccess", "On success"), ("OnFailure", "On failure")]
+    TYPES = [("lambda", "Lambda function")]
+
+    condition = forms.ChoiceField(choices=CONDITIONS, widget=forms.RadioSelect, label="Condition")
+    destination_type = forms.ChoiceField(choices=TYPES, initial="lambda", label="Destination type")
+    destination = forms.ChoiceField(choices=[], label="Destination")
+
+    def __init__(self, *args, functions=(), **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["destination"].choices = [("", "Choose a function")] + [(f.arn, f.name) for f in functions]
+
+
+class FunctionUrlForm(forms.Form):
+    AUTH_TYPES = [("AWS_IAM", "AWS_IAM"), ("NONE", "NONE")]
+
+    auth_type = forms.ChoiceField(choices=AUTH_TYPES, initial="AWS_IAM", widget=forms.RadioSelect,
+                                  label="Auth type")
+    cors = forms.BooleanField(required=False, label="Configure cross-origin resource sharing (CORS)")
+    allow_origins = forms.CharField(required=False, initial="*", label="Allow origin")
+    allow_headers = forms.CharField(required=False, label="Allow headers")
+    allow_methods = forms.CharField(required=False, initial="*", label="Allow methods")
+    expose_headers = forms.CharField(required=False, label="Expose headers")
+    max_age = forms.IntegerField(required=False, min_value=0, max_value=86400, label="Max age (seconds)")
+    allow_credentials = forms.BooleanField(required=False, label="Allow credentials")
+
+    @classmethod
+    def initial_for(cls, config) -> dict:
+        cors = config.cors or {}
+        return {"auth_type": config.auth_type, "cors": bool(cors),
+                "allow_origins": ", ".join(cors.get("AllowOrigins", [])),
+                "allow_headers": ", ".join(cors.get("AllowHeaders", [])),
+                "allow_methods": ", ".join(cors.get("AllowMethods", [])),
+                "expose_headers": ", ".join(cors.get("ExposeHeaders", [])),
+                "max_age": cors.get("MaxAge"), "allow_credentials": cors.get("AllowCredentials", False)}
+
+    def cors_config(self) -> dict:
+        data = self.cleaned_data
+        if not data.get("cors"):
+            return {}
+        cors: dict = {}
+        for field, key in (("allow_origins", "AllowOrigins"), ("allow_headers", "AllowHeaders"),
+                           ("allow_methods", "AllowMethods"), ("expose_headers", "ExposeHeaders")):
+            if values := _comma_list(data.get(field, "")):
+                cors[key] = values
+        if data.get("max_age") is not None:
+            cors["MaxAge"] = data["max_age"]
+        if data.get("allow_credentials"):
+            cors["AllowCredentials"] = True
+        return cors
+
+
+class AsyncConfigForm(forms.Form):
+    RETRIES = [(0, "0"), (1, "1"), (2, "2")]
+
+    maximum_event_age = forms.IntegerField(min_value=60, max_value=21600, initial=21600,
+                                           label="Maximum age of event (seconds)")
+    maximum_retry_attempts = forms.TypedChoiceField(choices=RETRIES, coerce=int, initial=2,
+                                                    label="Retry attempts")
+    on_success = forms.ChoiceField(choices=[], required=False, label="On-success destination")
+    on_failure = forms.ChoiceField(choices=[], required=False, label="On-failure destination")
+
+    SERVICE_FIELDS = {"MaximumEventAgeInSeconds": "maximum_event_age",
+                      "MaximumRetryAttempts": "maximum_retry_attempts",
+                      "DestinationConfig.OnSuccess": "on_success", "DestinationConfig.OnFailure": "on_failure"}
+
+    def __init__(self, *args, functions=(), **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        choices = [("", "None")] + [(f.arn, f.name) for f in functions]
+        self.fields["on_success"].choices = choices
+        self.fields["on_failure"].choices = choices
+
+
+class RuleStateForm(forms.Form):
+    state = forms.ChoiceField(choices=[("enable", "Enable"), ("disable", "Disable")])

@@ -199,6 +199,9 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_RESULT_EXPIRES = 3600
 CELERY_TASK_DEFAULT_QUEUE = "lambda"
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Every thread that waits on an invocation (the API's, the triggers') publishes its task
+# first: a pool smaller than those threads makes them queue for a broker connection.
+CELERY_BROKER_POOL_LIMIT = env_int("CELERY_BROKER_POOL_LIMIT", 128, 1)
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A message a dead worker took is handed out again after this long. Our own reaper

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.http import HttpRequest, JsonResponse
 from django.urls import include, path
 
-from .views import auth, code, configuration, credentials, functions, logs, monitor, testing, versions
+from .views import auth, code, configuration, credentials, functions, logs, monitor, testing, triggers, versions
 
 
 def health(request: HttpRequest) -> JsonResponse:
@@ -25,6 +25,19 @@ urlpatterns = [
     path("security-credentials/<str:access_key_id>/delete", credentials.access_key_delete_view,
          name="access-key-delete"),
     path("functions/create", functions.function_create, name="function-create"),
+    path("http-apis", triggers.http_apis_page, name="http-apis"),
+    path("http-apis/<str:api_id>/delete", triggers.http_api_delete_view, name="http-api-delete"),
+    path("http-apis/<str:api_id>/routes/<str:route_id>/delete", triggers.http_api_route_delete_view,
+         name="http-api-route-delete"),
+    path(f"{fn}/triggers/add", triggers.trigger_add, name="function-trigger-add"),
+    path(f"{fn}/triggers/rules/<str:rule>/state", triggers.schedule_rule_state, name="function-rule-state"),
+    path(f"{fn}/triggers/rules/<str:rule>/delete", triggers.schedule_rule_delete_view, name="function-rule-delete"),
+    path(f"{fn}/triggers/routes/<str:api_id>/<str:route_id>/delete", triggers.http_route_delete_view,
+         name="function-route-delete"),
+    path(f"{fn}/destinations/add", triggers.destination_add, name="function-destination-add"),
+    path(f"{fn}/async/edit", triggers.async_config_edit, name="function-async-edit"),
+    path(f"{fn}/url/edit", triggers.function_url_edit, name="function-url-edit"),
+    path(f"{fn}/url/delete", triggers.function_url_delete_view, name="function-url-delete"),
     path(f"{fn}", code.code_tab, name="function"),
     path(f"{fn}/delete", functions.function_delete_view, name="function-delete"),
     path(f"{fn}/code/files", code.code_files, name="function-code-files"),

@@ -11,6 +11,10 @@ import pytest
 from playwright.sync_api import expect
 
 from console.codestore import make_zip
+from console.services.async_config import event_invoke_config_put
+from console.services.function_urls import function_url_create
+from console.services.http_apis import http_api_create, http_route_create
+from console.services.schedules import schedule_rule_create
 from console.services.functions import function_create
 from console.services.test_events import test_event_save as save_event
 from executor.invoke import invoke
@@ -99,3 +103,14 @@ def test_screenshots(alice_page, alice, alice_account):
 
     page.goto("/functions/order-pricing/configuration?section=environment")
     page.screenshot(path=str(OUT / "configuration.png"), full_page=True)
+
+    # The overview diagram with a schedule, an HTTP API route, a function URL and a destination.
+    schedule_rule_create(alice_account, "hourly-reprice", "rate(1 hour)", orders)
+    http_route_create(http_api_create(alice_account, "orders-api"), "POST /orders/{id}/price", orders)
+    function_url_create(alice_account, orders, auth_type="AWS_IAM")
+    failures = python_function(alice_account, "def lambda_handler(e, c):\n    return e\n", name="pricing-failures",
+                               description="Receives the records of failed pricing events")
+    event_invoke_config_put(orders, on_failure=failures.arn)
+    page.goto("/functions/order-pricing")
+    expect(page.locator("#overview-diagram .diagram-node.destination")).to_be_visible()
+    page.locator("#function-overview").screenshot(path=str(OUT / "function-overview-triggers.png"))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from django.urls import path, re_path
 
-from . import account, aliases, concurrency, functions, invoke, tags, versions
+from . import account, aliases, concurrency, event_invoke, function_urls, functions, invoke, tags, versions
 from .base import not_an_operation, operations
 
 fn = r"(?P<name>[^/]+)"
@@ -25,6 +25,16 @@ urlpatterns = [
     re_path(rf"^2019-09-30/functions/{fn}/concurrency$", operations(GET=concurrency.get_concurrency)),
     re_path(r"^2017-03-31/tags/(?P<arn>[^/]+)$", operations(
         GET=tags.list_tags, POST=tags.tag_resource, DELETE=tags.untag_resource)),
+    re_path(rf"^2021-10-31/functions/{fn}/url$", operations(
+        POST=function_urls.create_function_url_config, GET=function_urls.get_function_url_config,
+        PUT=function_urls.update_function_url_config, DELETE=function_urls.delete_function_url_config)),
+    re_path(rf"^2021-10-31/functions/{fn}/urls$", operations(GET=function_urls.list_function_url_configs)),
+    re_path(rf"^2019-09-25/functions/{fn}/event-invoke-config$", operations(
+        PUT=event_invoke.put_function_event_invoke_config, POST=event_invoke.update_function_event_invoke_config,
+        GET=event_invoke.get_function_event_invoke_config,
+        DELETE=event_invoke.delete_function_event_invoke_config)),
+    re_path(rf"^2019-09-25/functions/{fn}/event-invoke-config/list$", operations(
+        GET=event_invoke.list_function_event_invoke_configs)),
     re_path(r"^2016-08-19/account-settings/?$", operations(GET=account.get_account_settings)),
     # Not signed with SigV4: a plain download authorised by its token, like a presigned URL.
     path("api/code/<str:token>", functions.code_download, name="api-code"),

@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 from django.http import Http404, HttpRequest
+from django.utils.functional import SimpleLazyObject
 
 from ..errors import ResourceNotFound
 from ..models import Account, Function
 from ..services.accounts import account_for_user
 from ..services.functions import function_get
+from ..services.triggers import function_overview
 
 
 def account_of(request: HttpRequest) -> Account:
@@ -25,4 +27,6 @@ def owned_function(request: HttpRequest, name: str) -> Function:
 
 def function_context(request: HttpRequest, function: Function, tab: str, **extra) -> dict:
     """Context for a page of the function view (overview and tabs)."""
-    return {"function": function, "tab": tab, **extra}
+    # The overview diagram is on every tab; SimpleLazyObject queries only when it is drawn.
+    overview = SimpleLazyObject(lambda: function_overview(function))
+    return {"function": function, "tab": tab, "overview": overview, **extra}

@@ -12,8 +12,11 @@ from ..errors import LambdaError
 from ..forms import ConcurrencyForm, GeneralConfigurationForm, KeyValueForm, add_service_error
 from ..services.functions import function_set_concurrency, function_set_tags, function_update_configuration
 from .base import function_context, owned_function
+from .triggers import configuration_sections
 
 SECTIONS = ("general", "environment", "concurrency", "tags")
+# Shown by console/views/triggers.py; their forms are pages of their own.
+TRIGGER_SECTIONS = ("triggers", "function-url", "async")
 
 
 def _forms(function) -> dict:
@@ -39,6 +42,10 @@ def _render(request, function, section: str, forms: dict, status: int = 200) -> 
 def configuration_tab(request: HttpRequest, name: str) -> HttpResponse:
     function = owned_function(request, name)
     section = request.GET.get("section", "general")
+    if section in TRIGGER_SECTIONS:
+        context = function_context(request, function, "configuration", section=section,
+                                   **configuration_sections(request, function, section))
+        return render(request, "console/function/configuration.html", context)
     return _render(request, function, section if section in SECTIONS else "general", _forms(function))
 
 

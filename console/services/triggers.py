@@ -1,0 +1,80 @@
+"""What invokes a function and where its results go: the overview diagram and the Triggers list."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.urls import reverse
+
+from ..models import EventInvokeConfig, Function, FunctionUrlConfig, HttpRoute, Invocation, ScheduleRule
+from .http_apis import http_routes_of_function
+
+
+@dataclass
+class Trigger:
+    kind: str  # "function-url" | "http-api" | "schedule"
+    service: str  # as the AWS console names the source
+    title: str
+    detail: str
+    link: str  # where its configuration is shown
+    enabled: bool = True
+    obj: object = None
+
+
+@dataclass
+class Destination:
+    condition: str  # "On success" | "On failure"
+    arn: str
+    name: str
+    link: str | None
+
+
+@dataclass
+class Overview:
+    triggers: list[Trigger] = field(default_factory=list)
+    destinations: list[Destination] = field(default_factory=list)
+
+
+def function_triggers(function: Function) -> list[Trigger]:
+    """Every trigger of the function: its URLs, HTTP API routes and schedule rules."""
+    triggers: list[Trigger] = []
+    config_url = reverse("function-configuration", args=[function.name])
+    for url in FunctionUrlConfig.objects.filter(function=function).order_by("created"):
+        triggers.append(Trigger("function-url", "Function URL", "Function URL" + (f" ({url.qualifier})"
+                                                                                   if url.qualifier else ""),
+                                f"Auth type: {url.auth_type}", f"{config_url}?section=function-url", obj=url))
+    route: HttpRoute
+    for route in http_routes_of_function(function):
+        triggers.append(Trigger("http-api", "API Gateway", f"{route.api.name}",
+                                f"{route.route_key} (HTTP API {route.api.api_id})",
+                                reverse("http-apis") + f"#api-{route.api.api_id}", obj=route))
+    for rule in ScheduleRule.objects.filter(function=function).select_related("account", "periodic_task"):
+        triggers.append(Trigger("schedule", "EventBridge (CloudWatch Events)", rule.name, rule.schedule_expression,
+                                f"{config_url}?section=triggers#rule-{rule.name}",
+                                enabled=rule.state == ScheduleRule.RuleState.ENABLED, obj=rule))
+    return triggers
+
+
+def function_destinations(function: Function) -> list[Destination]:
+    """The on-success and on-failure destinations of the function's unqualified configuration."""
+    config = EventInvokeConfig.objects.filter(function=function, qualifier="$LATEST").first()
+    if config is None:
+        return []
+    out = []
+    for condition, arn in (("On success", config.on_success), ("On failure", config.on_failure)):
+        if not arn:
+            continue
+        parts = arn.split(":")
+        name = parts[6] if len(parts) >= 7 and parts[5] == "function" else arn
+        target = Function.objects.filter(account_id=function.account_id, name=name).first()
+        out.append(Destination(condition, arn, name,
+                               reverse("function", args=[target.name]) if target else None))
+    return out
+
+
+def function_overview(function: Function) -> Overview:
+    return Overview(function_triggers(function), function_destinations(function))
+
+
+def failed_events(function: Function, limit: int = 50) -> list[Invocation]:
+    """Asynchronous events kept after exhausting their retries or age, with no failure destination."""
+    return list(Invocation.objects.filter(function=function, dead_lettered=True).order_by("-received")[:limit])
