@@ -141,9 +141,9 @@ def main() -> None:
                         "kernel": platform.release()},
         }))
     finally:
-        for proc in (daphne, worker):
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(timeout=60)
+        os.killpg(daphne.pid, signal.SIGTERM)
+        daphne.wait(timeout=60)
+        worker.stop()
 
 
 if __name__ == "__main__":

@@ -21,7 +21,6 @@ import os
 import platform
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import time
@@ -175,8 +174,7 @@ def main() -> None:
         if daphne is not None:
             daphne.terminate()
             daphne.wait(timeout=30)
-        os.killpg(worker.pid, signal.SIGTERM)
-        worker.wait(timeout=60)
+        worker.stop()
 
 
 if __name__ == "__main__":

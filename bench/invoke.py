@@ -50,7 +50,21 @@ def percentile(values: list[float], pct: float) -> float:
     return ordered[index]
 
 
-def start_worker(threads: int) -> subprocess.Popen:
+class Worker:
+    """A Celery worker and its recorder, started and stopped together."""
+
+    def __init__(self, worker: subprocess.Popen, recorder: subprocess.Popen) -> None:
+        self.processes = (worker, recorder)
+        self.pid = worker.pid
+
+    def stop(self) -> None:
+        for proc in self.processes:
+            os.killpg(proc.pid, signal.SIGTERM)
+        for proc in self.processes:
+            proc.wait(timeout=60)
+
+
+def start_worker(threads: int) -> Worker:
     import redis
 
     log = open(Path(settings.VAR_DIR) / "bench-worker.log", "w")
@@ -59,11 +73,14 @@ def start_worker(threads: int) -> subprocess.Popen:
          "-Q", "lambda.sync,lambda.async", "-l", "warning", "--without-mingle", "--without-gossip",
          "-n", f"bench-{uuid.uuid4().hex[:6]}@%h"],
         cwd=ROOT, env=dict(os.environ), stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    # The worker's companion that writes invocation records, as in the Procfile.
+    recorder = subprocess.Popen([sys.executable, "manage.py", "run_recorder"], cwd=ROOT, env=dict(os.environ),
+                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     r = redis.Redis.from_url(settings.REDIS_URL)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if any(f"-{proc.pid}-".encode() in k for k in r.scan_iter("lambda:worker:*")):
-            return proc
+            return Worker(proc, recorder)
         if proc.poll() is not None:
             raise SystemExit("bench worker exited; see var/bench/bench-worker.log")
         time.sleep(0.1)
@@ -161,8 +178,7 @@ def main() -> None:
                         "kernel": platform.release()},
         }))
     finally:
-        os.killpg(worker.pid, signal.SIGTERM)
-        worker.wait(timeout=60)
+        worker.stop()
 
 
 if __name__ == "__main__":

@@ -83,10 +83,7 @@ class Node:
         return removed
 
     def shutdown(self) -> None:
-        from . import recorder
-
         self.stopped.set()
-        recorder.flush()
         self.pool.shutdown()
         self.server.shutdown()
         concurrency.connection().delete(HEARTBEAT_PREFIX + self.worker_id)

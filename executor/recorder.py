@@ -1,77 +1,83 @@
-"""Writes synchronous invocations' rows and log lines in batches, off the hot path.
+"""Synchronous invocations' rows and log lines, written by a process of their own.
 
-The caller has its answer before anything is written. One thread drains a queue and
-writes whatever has piled up in a single transaction, so that under load a hundred
-invocations cost one commit instead of a hundred. The queue is flushed when the worker
-stops; a worker killed outright loses at most the rows of the last few milliseconds.
+The worker adds each finished invocation's record to a Redis list, in the same round
+trip that answers the caller; the recorder process (`manage.py run_recorder`) writes
+whatever has piled up in one transaction. Database work thus costs the worker, whose
+Python threads share one interpreter lock, nothing at all, and a record survives the
+worker that made it. A record is removed from the list only after its transaction has
+committed; one written twice after a crash is recognised by its request id and skipped.
 """
 from __future__ import annotations
 
+import datetime as dt
+import json
 import logging
-import queue
-import threading
+import time
 
 from django.db import IntegrityError, close_old_connections, transaction
 
 from console.models import Invocation, LogEvent
 
+from . import concurrency
+
 log = logging.getLogger(__name__)
 
+RECORDS_KEY = "lambda:records"
+LOCK_KEY = "lambda:records:lock"
 MAX_BATCH = 500
-
-_queue: "queue.SimpleQueue[tuple[Invocation, list[LogEvent]]]" = queue.SimpleQueue()
-_idle = threading.Event()
-_idle.set()
-_thread: threading.Thread | None = None
-_lock = threading.Lock()
+LOCK_SECONDS = 60
 
 
-def add(invocation: Invocation, events: list[LogEvent]) -> None:
-    _ensure_started()
-    _idle.clear()
-    _queue.put((invocation, events))
+def encode(invocation: dict, lines: list[tuple[int, str]]) -> str:
+    """One record as the worker queues it: the Invocation's columns and its log lines."""
+    return json.dumps({"invocation": invocation, "lines": lines}, default=str)
 
 
-def _ensure_started() -> None:
-    global _thread
-    if _thread is not None:
-        return
-    with _lock:
-        if _thread is None:
-            _thread = threading.Thread(target=_run, daemon=True, name="invocation-recorder")
-            _thread.start()
+def drain(max_batch: int = MAX_BATCH) -> int:
+    """Write up to `max_batch` queued records; the number written (0: none, or busy elsewhere)."""
+    r = concurrency.connection()
+    token = str(time.monotonic())
+    if not r.set(LOCK_KEY, token, nx=True, ex=LOCK_SECONDS):
+        return 0  # another recorder is writing; records stay in order for it
+    try:
+        items = r.lrange(RECORDS_KEY, 0, max_batch - 1)
+        if not items:
+            return 0
+        _write([json.loads(item) for item in items])
+        r.ltrim(RECORDS_KEY, len(items), -1)
+        return len(items)
+    finally:
+        if r.get(LOCK_KEY) == token.encode():
+            r.delete(LOCK_KEY)
 
 
-def _run() -> None:
-    while True:
-        batch = [_queue.get()]
-        while len(batch) < MAX_BATCH:
-            try:
-                batch.append(_queue.get_nowait())
-            except queue.Empty:
-                break
-        _write(batch)
-        if _queue.empty():
-            _idle.set()
+def _rows(record: dict) -> tuple[Invocation, list[LogEvent]]:
+    fields = record["invocation"]
+    invocation = Invocation(**fields)
+    events = [
+        LogEvent(function_id=fields["function_id"], request_id=fields["request_id"],
+                 log_stream_name=fields["log_stream_name"], sequence=index, message=message,
+                 timestamp=dt.datetime.fromtimestamp(stamp / 1000, tz=dt.timezone.utc))
+        for index, (stamp, message) in enumerate(record["lines"])
+    ]
+    return invocation, events
 
 
-def _write(batch: list[tuple[Invocation, list[LogEvent]]]) -> None:
+def _write(records: list[dict]) -> None:
+    close_old_connections()
+    ids = [record["invocation"]["request_id"] for record in records]
+    done = {str(rid) for rid in Invocation.objects.filter(request_id__in=ids).values_list("request_id", flat=True)}
+    batch = [_rows(record) for record in records if record["invocation"]["request_id"] not in done]
     try:
         _insert(batch)
         return
     except IntegrityError:
         pass  # a function deleted meanwhile: write the rest one by one
-    except Exception:
-        log.exception("could not record %d invocations at once; trying one by one", len(batch))
-        close_old_connections()
     for item in batch:
         try:
             _insert([item])
         except IntegrityError:
             log.debug("not recording %s: its function is gone", item[0].request_id)
-        except Exception:
-            log.exception("could not record invocation %s", item[0].request_id)
-            close_old_connections()
 
 
 def _insert(batch: list[tuple[Invocation, list[LogEvent]]]) -> None:
@@ -80,6 +86,19 @@ def _insert(batch: list[tuple[Invocation, list[LogEvent]]]) -> None:
         LogEvent.objects.bulk_create([event for _, events in batch for event in events])
 
 
-def flush(timeout: float = 10.0) -> bool:
-    """Wait until everything queued is written; True if it was."""
-    return _idle.wait(timeout)
+def run_forever(stop=lambda: False) -> None:
+    """The recorder process's loop: drain, and poll a little less often while idle."""
+    idle_for = 0
+    while not stop():
+        try:
+            written = drain()
+        except Exception:  # a database or Redis hiccup: try again shortly
+            log.exception("recording failed; retrying")
+            close_old_connections()
+            written = 0
+            time.sleep(1)
+        if written:
+            idle_for = 0
+            continue
+        idle_for = min(idle_for + 1, 20)
+        time.sleep(0.005 * idle_for)  # 5 ms after activity, up to 100 ms when idle

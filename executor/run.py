@@ -1,8 +1,8 @@
 """Running one invocation on this worker, and recording what happened.
 
 `execute` is the whole life of an invocation here: take a concurrency slot, take a warm
-environment or start one, run, give both back. `record` writes the accounting row and
-the log lines once the caller has its answer.
+environment or start one, run, give both back, then (in one round trip to Redis) free the
+slot, answer a waiting caller and queue the record for the recorder process.
 """
 from __future__ import annotations
 
@@ -48,10 +48,21 @@ class Execution:
         return dict(self.__dict__)
 
 
+@dataclass(frozen=True)
+class SyncContext:
+    """What a synchronous invocation's record needs besides its outcome."""
+
+    reply_to: str  # the Redis list its caller waits on
+    started: dt.datetime
+    source: str
+    qualifier: str
+    payload_size: int
+
+
 def execute(spec: EnvSpec, request_id: str, payload: bytes,
-            reply_to: str | None = None) -> tuple[Execution, Outcome | None]:
-    """Run one invocation here. With `reply_to`, the answer is pushed to that Redis list in
-    the same round trip that frees the concurrency slot."""
+            sync: SyncContext | None = None) -> tuple[Execution, Outcome | None]:
+    """Run one invocation here. For a synchronous one, the answer and the record go out in
+    the same round trip to Redis that frees the concurrency slot."""
     node = get_node()
     lease = spec.timeout + INIT_TIMEOUT + 30
     try:
@@ -59,7 +70,7 @@ def execute(spec: EnvSpec, request_id: str, payload: bytes,
     except concurrency.Throttled as exc:
         execution = Execution(request_id, Invocation.Status.THROTTLED, throttle_reason=exc.reason,
                               executed_version=spec.version, memory_size=spec.memory_size)
-        _finish(spec, request_id, execution, reply_to, leased=False)
+        _finish(spec, request_id, execution, None, sync, leased=False)
         return execution, None
     execution: Execution | None = None
     outcome: Outcome | None = None
@@ -75,19 +86,20 @@ def execute(spec: EnvSpec, request_id: str, payload: bytes,
                 node.pool.release(env)
             execution = _execution(spec, request_id, outcome)
     finally:
-        _finish(spec, request_id, execution, reply_to, leased=True)
+        _finish(spec, request_id, execution, outcome, sync, leased=True)
     return execution, outcome
 
 
-def _finish(spec: EnvSpec, request_id: str, execution: Execution | None, reply_to: str | None,
-            leased: bool) -> None:
-    """Free the slot and answer the caller in one round trip to Redis."""
+def _finish(spec: EnvSpec, request_id: str, execution: Execution | None, outcome: Outcome | None,
+            sync: SyncContext | None, leased: bool) -> None:
+    """Free the slot, answer the caller and queue the record, in one round trip to Redis."""
     pipe = concurrency.connection().pipeline(transaction=False)
     if leased:
         concurrency.release(spec.function_arn, request_id, pipe)
-    if reply_to and execution is not None:
-        pipe.rpush(reply_to, json.dumps(execution.to_dict()))
-        pipe.expire(reply_to, REPLY_TTL)
+    if sync is not None and execution is not None:
+        pipe.rpush(sync.reply_to, json.dumps(execution.to_dict()))
+        pipe.expire(sync.reply_to, REPLY_TTL)
+        pipe.rpush(recorder.RECORDS_KEY, sync_record(spec, execution, outcome, sync))
     pipe.execute()
 
 
@@ -143,14 +155,14 @@ def log_events(spec: EnvSpec, request_id: str, outcome: Outcome | None) -> list[
     ]
 
 
-def record_sync(spec: EnvSpec, execution: Execution, outcome: Outcome | None, *, started: dt.datetime,
-                source: str, qualifier: str, payload_size: int) -> None:
-    """Queue a synchronous invocation's row and log lines for the recorder thread."""
-    invocation = Invocation(
-        request_id=execution.request_id, function_id=spec.function_id, qualifier=qualifier,
-        invocation_type=Invocation.Type.REQUEST_RESPONSE, source=source, started=started,
-        payload_size=payload_size, attempts=1, **invocation_fields(spec, execution, outcome))
-    recorder.add(invocation, log_events(spec, execution.request_id, outcome))
+def sync_record(spec: EnvSpec, execution: Execution, outcome: Outcome | None, sync: SyncContext) -> str:
+    """A synchronous invocation's row and log lines, as the recorder process takes them."""
+    fields = dict(
+        request_id=execution.request_id, function_id=spec.function_id, qualifier=sync.qualifier,
+        invocation_type=Invocation.Type.REQUEST_RESPONSE, source=sync.source, started=sync.started.isoformat(),
+        payload_size=sync.payload_size, attempts=1, **invocation_fields(spec, execution, outcome))
+    fields["finished"] = fields["finished"].isoformat()
+    return recorder.encode(fields, outcome.lines if outcome else [])
 
 
 def record_async(spec: EnvSpec, execution: Execution, outcome: Outcome | None, **extra: object) -> None:

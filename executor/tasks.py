@@ -17,7 +17,7 @@ from console.models import Invocation
 
 from . import concurrency, events
 from .node import get_node
-from .run import REPLY_TTL, execute, record_async, record_sync
+from .run import REPLY_TTL, SyncContext, execute, record_async
 from .spec import EnvSpec
 from .specs import spec_for
 
@@ -46,14 +46,13 @@ def invoke_sync(spec_data: dict, request_id: str, payload: str, source: str, qua
     """Run one synchronous invocation and push its Execution to the caller's reply list."""
     started = timezone.now()
     spec = EnvSpec.from_dict(spec_data)
+    sync = SyncContext(reply_key(request_id), started, source, qualifier, len(payload.encode()))
     try:
-        execution, outcome = execute(spec, request_id, payload.encode(), reply_to=reply_key(request_id))
+        execute(spec, request_id, payload.encode(), sync)
     except Exception:
         # The caller must hear at once that this went wrong on our side, not time out.
         _reply(request_id, {"status": "error"})
         raise
-    record_sync(spec, execution, outcome, started=started, source=source, qualifier=qualifier,
-                payload_size=len(payload.encode()))
 
 
 # Asynchronous: acknowledged only when done (acks_late) and handed out again if the worker

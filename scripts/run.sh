@@ -12,7 +12,7 @@ scripts/services.sh redis-installed
 .venv/bin/python manage.py migrate --no-input -v 0
 .venv/bin/python manage.py ensure_admin
 
-processes="web worker beat"
+processes="web worker recorder beat"
 if redis-cli -h 127.0.0.1 -p "${REDIS_PORT:-6379}" ping >/dev/null 2>&1; then
   echo "using the Redis already running on 127.0.0.1:${REDIS_PORT:-6379}"
 else

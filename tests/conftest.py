@@ -43,6 +43,7 @@ class WorkerProcess:
         self.db_path = db_path
         self.extra_env: dict[str, str] = {}
         self.proc: subprocess.Popen | None = None
+        self.recorder: subprocess.Popen | None = None
         self.log_path = Path(settings.VAR_DIR) / "worker.log"
 
     def start(self) -> None:
@@ -55,6 +56,10 @@ class WorkerProcess:
              "-n", f"test-{uuid.uuid4().hex[:6]}@%h"],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
+        if self.recorder is None or self.recorder.poll() is not None:
+            # The worker's companion: writes synchronous invocations' records (make run's Procfile too).
+            self.recorder = subprocess.Popen([sys.executable, "manage.py", "run_recorder"], cwd=ROOT, env=env,
+                                             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         self.wait_ready()
 
     def wait_ready(self, timeout: float = 60) -> None:
@@ -86,7 +91,10 @@ class WorkerProcess:
         self.extra_env = env
         self.start()
 
-    def stop(self) -> None:
+    def stop(self, recorder: bool = False) -> None:
+        if recorder and self.recorder and self.recorder.poll() is None:
+            self.recorder.send_signal(signal.SIGTERM)
+            self.recorder.wait(timeout=30)
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
@@ -103,7 +111,7 @@ def worker_process(django_db_setup, django_db_blocker):
     worker = WorkerProcess(connection.settings_dict["NAME"])
     worker.start()
     yield worker
-    worker.stop()
+    worker.stop(recorder=True)
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ import base64
 import json
 
 import pytest
-from botocore.config import Config
 
 from console.models import Alias, Function, Version
 from console.services.access_keys import access_key_create

@@ -1,7 +1,6 @@
 """Function URLs through the real server (Daphne), worker, Redis and Docker."""
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import json
 

@@ -5,7 +5,6 @@ Run alone with `pytest -m screenshots tests/test_screenshots.py`; skipped otherw
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
