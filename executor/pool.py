@@ -15,6 +15,9 @@ from .spec import EnvSpec
 
 log = logging.getLogger(__name__)
 
+MAX_PARALLEL_STARTS = 4
+START_WAIT_LIMIT = 10.0  # seconds an invocation waits for a start slot before starting anyway
+
 
 class Pool:
     def __init__(self, network: str, runtime_api: str, registry, worker: str, sink: LineSink) -> None:
@@ -24,50 +27,75 @@ class Pool:
         self.worker = worker
         self.sink = sink
         self.lock = threading.Lock()
+        self.changed = threading.Condition(self.lock)  # an environment went idle, or a start ended
+        self.starting = 0
         self.idle: dict[str, list[Environment]] = {}
         self.busy: set[Environment] = set()
         self.current_key: dict[str, str] = {}  # family -> newest spec key seen
 
     def acquire(self, spec: EnvSpec) -> tuple[Environment, bool]:
-        """An environment for this spec, marked busy; True when it is new (a cold start)."""
+        """An environment for this spec, marked busy; True when it is new (a cold start).
+
+        At most MAX_PARALLEL_STARTS containers start at once: the engine starts them one
+        after another anyway, and a burst of invocations that waits for a start slot is
+        often served sooner by an environment that finishes its invocation meanwhile.
+        """
         retired: list[Environment] = []
         env = None
+        give_up_waiting = time.monotonic() + START_WAIT_LIMIT
         with self.lock:
             old_key = self.current_key.get(spec.family)
             if old_key != spec.key:
                 self.current_key[spec.family] = spec.key
                 if old_key is not None:
                     retired = self.idle.pop(old_key, [])
-            stack = self.idle.get(spec.key)
-            while stack:
-                candidate = stack.pop()  # most recently used: the rest can go idle and be reaped
-                if candidate.alive:
-                    env = candidate
+            while True:
+                env = self._take_idle(spec.key, retired)
+                if env is not None or self.starting < MAX_PARALLEL_STARTS:
                     break
-                retired.append(candidate)
+                remaining = give_up_waiting - time.monotonic()
+                if remaining <= 0:
+                    break
+                self.changed.wait(remaining)
             if env is not None:
                 self.busy.add(env)
+            else:
+                self.starting += 1
         for old in retired:
             old.stop()
         if env is not None:
             return env, False
         env = Environment(spec, self.network, self.runtime_api, self.registry, self.worker, self.sink)
-        with self.lock:
-            self.busy.add(env)
+        started = False
         try:
             env.start()
-        except Exception:
+            started = True
+        finally:
             with self.lock:
-                self.busy.discard(env)
-            env.stop()
-            raise
+                self.starting -= 1
+                if started:
+                    self.busy.add(env)
+                self.changed.notify_all()
+            if not started:
+                env.stop()
         return env, True
+
+    def _take_idle(self, key: str, retired: list[Environment]) -> Environment | None:
+        """Under self.lock: the most recently used idle environment of `key` that is alive."""
+        stack = self.idle.get(key)
+        while stack:
+            candidate = stack.pop()  # most recently used: the rest can go idle and be reaped
+            if candidate.alive:
+                return candidate
+            retired.append(candidate)
+        return None
 
     def release(self, env: Environment) -> None:
         with self.lock:
             self.busy.discard(env)
             if env.alive and self.current_key.get(env.spec.family) == env.key:
                 self.idle.setdefault(env.key, []).append(env)
+                self.changed.notify_all()
                 return
         env.stop()
 

@@ -77,3 +77,39 @@ def test_a_newer_spec_retires_the_older_environments(monkeypatch):
 def test_changing_reserved_concurrency_keeps_environments_warm():
     assert replace(SPEC, reserved_concurrency=5).key == SPEC.key
     assert replace(SPEC, memory_size=256).key != SPEC.key
+
+
+def test_a_burst_waits_for_a_start_slot_and_takes_an_environment_freed_meanwhile(monkeypatch):
+    import threading
+
+    starts = []
+    gate = threading.Event()
+
+    class SlowStartEnv(FakeEnv):
+        def __init__(self, spec, *args) -> None:
+            super().__init__(spec)
+
+        def start(self) -> None:
+            starts.append(self)
+            gate.wait(5)
+
+    monkeypatch.setattr("executor.pool.Environment", SlowStartEnv)
+    monkeypatch.setattr("executor.pool.MAX_PARALLEL_STARTS", 1)
+    pool = pool_with()
+    results = []
+    first = threading.Thread(target=lambda: results.append(pool.acquire(SPEC)))
+    first.start()
+    while not starts:
+        time.sleep(0.01)
+    second = threading.Thread(target=lambda: results.append(pool.acquire(SPEC)))
+    second.start()
+    time.sleep(0.2)
+    assert len(starts) == 1  # the second waits: the only start slot is taken
+    gate.set()
+    first.join()
+    env, cold = results[0]
+    assert cold is True
+    pool.release(env)  # the first invocation ends: the waiter takes its environment
+    second.join()
+    assert results[1] == (env, False)
+    assert len(starts) == 1
