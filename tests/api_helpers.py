@@ -23,6 +23,12 @@ def hello_zip(version: str = "v1") -> bytes:
     return make_zip({"lambda_function.py": HELLO.replace("'v1'", repr(version))})
 
 
+def create_hello(client, name: str, **extra):
+    """A python3.11 hello-world function, created through the API."""
+    return client.create_function(FunctionName=name, Runtime="python3.11", Role=ROLE,
+                                  Handler="lambda_function.lambda_handler", Code={"ZipFile": hello_zip()}, **extra)
+
+
 def lambda_client(url: str, key_id: str, secret: str, **config):
     """A boto3 Lambda client for our server; no retries, so a throttle or error shows at once."""
     return boto3.client("lambda", endpoint_url=url, region_name=REGION, aws_access_key_id=key_id,

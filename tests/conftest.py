@@ -276,6 +276,27 @@ def log_in(browser, base_url: str, username: str):
 
 
 @pytest.fixture
+def alice_lambda(live_server_url, alice):
+    """boto3's Lambda client against the live server, with a fresh key of alice's."""
+    from console.services.access_keys import access_key_create
+
+    from .api_helpers import lambda_client
+
+    key, secret = access_key_create(alice)
+    return lambda_client(live_server_url, key.access_key_id, secret)
+
+
+@pytest.fixture
+def charlie_lambda(live_server_url, charlie):
+    from console.services.access_keys import access_key_create
+
+    from .api_helpers import lambda_client
+
+    key, secret = access_key_create(charlie)
+    return lambda_client(live_server_url, key.access_key_id, secret)
+
+
+@pytest.fixture
 def alice_page(browser, live_server_url, alice):
     page = log_in(browser, live_server_url, "alice")
     yield page

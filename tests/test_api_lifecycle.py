@@ -16,27 +16,11 @@ from django.urls import reverse
 from console.models import Function, Invocation
 from console.services.access_keys import access_key_create
 
-from .api_helpers import ROLE, hello_zip, lambda_client
+from .api_helpers import ROLE, create_hello, hello_zip
 from .conftest import eventually
 
 pytestmark = pytest.mark.integration
 
-
-@pytest.fixture
-def alice_lambda(live_server_url, alice):
-    key, secret = access_key_create(alice)
-    return lambda_client(live_server_url, key.access_key_id, secret)
-
-
-@pytest.fixture
-def charlie_lambda(live_server_url, charlie):
-    key, secret = access_key_create(charlie)
-    return lambda_client(live_server_url, key.access_key_id, secret)
-
-
-def _create(client, name: str, **extra):
-    return client.create_function(FunctionName=name, Runtime="python3.11", Role=ROLE,
-                                  Handler="lambda_function.lambda_handler", Code={"ZipFile": hello_zip()}, **extra)
 
 
 def _payload(response) -> dict:
@@ -45,7 +29,7 @@ def _payload(response) -> dict:
 
 def test_function_life_cycle_with_boto3(alice_lambda, alice_client):
     client = alice_lambda
-    created = _create(client, "api-life", Description="made by boto3", MemorySize=256, Timeout=5,
+    created = create_hello(client, "api-life", Description="made by boto3", MemorySize=256, Timeout=5,
                       Environment={"Variables": {"GREETING": "hi"}}, Tags={"team": "a"},
                       EphemeralStorage={"Size": 1024})
     assert created["ResponseMetadata"]["HTTPStatusCode"] == 201
@@ -123,7 +107,7 @@ def test_function_life_cycle_with_boto3(alice_lambda, alice_client):
 
     # Paging through ListFunctions.
     for i in range(4):
-        _create(client, f"api-page-{i}")
+        create_hello(client, f"api-page-{i}")
     pages = list(client.get_paginator("list_functions").paginate(PaginationConfig={"PageSize": 2}))
     assert len(pages) == 3 and all(len(p["Functions"]) <= 2 for p in pages)
     names = [f["FunctionName"] for p in pages for f in p["Functions"]]
@@ -153,7 +137,7 @@ def test_function_life_cycle_with_boto3(alice_lambda, alice_client):
 
 
 def test_another_accounts_keys_find_nothing(alice_lambda, charlie_lambda):
-    arn = _create(alice_lambda, "alices")["FunctionArn"]
+    arn = create_hello(alice_lambda, "alices")["FunctionArn"]
     for call in (lambda: charlie_lambda.get_function(FunctionName="alices"),
                  lambda: charlie_lambda.get_function(FunctionName=arn),
                  lambda: charlie_lambda.invoke(FunctionName=arn),

@@ -8,26 +8,10 @@ from botocore.exceptions import ClientError
 
 from console.services.access_keys import access_key_create
 
-from .api_helpers import ROLE, error_of, hello_zip, lambda_client, signed_request
+from .api_helpers import create_hello, error_of, signed_request
 
 pytestmark = pytest.mark.integration
 
-
-@pytest.fixture
-def alice_lambda(live_server_url, alice):
-    key, secret = access_key_create(alice)
-    return lambda_client(live_server_url, key.access_key_id, secret)
-
-
-@pytest.fixture
-def charlie_lambda(live_server_url, charlie):
-    key, secret = access_key_create(charlie)
-    return lambda_client(live_server_url, key.access_key_id, secret)
-
-
-def _create(client, name: str):
-    return client.create_function(FunctionName=name, Runtime="python3.11", Role=ROLE,
-                                  Handler="lambda_function.lambda_handler", Code={"ZipFile": hello_zip()})
 
 
 def _error(excinfo) -> str:
@@ -36,7 +20,7 @@ def _error(excinfo) -> str:
 
 def test_function_url_config_life_cycle(alice_lambda, charlie_lambda, live_server_url):
     client = alice_lambda
-    _create(client, "url-fn")
+    create_hello(client, "url-fn")
     with pytest.raises(ClientError) as missing:
         client.get_function_url_config(FunctionName="url-fn")
     assert _error(missing) == "ResourceNotFoundException"
@@ -89,9 +73,9 @@ def test_function_url_config_life_cycle(alice_lambda, charlie_lambda, live_serve
 
 def test_event_invoke_config_life_cycle(alice_lambda, charlie_lambda, alice, live_server_url):
     client = alice_lambda
-    _create(client, "async-fn")
-    target = _create(client, "async-target")["FunctionArn"]
-    outsider = _create(charlie_lambda, "charlies-fn")["FunctionArn"]
+    create_hello(client, "async-fn")
+    target = create_hello(client, "async-target")["FunctionArn"]
+    outsider = create_hello(charlie_lambda, "charlies-fn")["FunctionArn"]
 
     with pytest.raises(ClientError) as missing:
         client.get_function_event_invoke_config(FunctionName="async-fn")
