@@ -72,7 +72,7 @@ ensure_wrk() {
 }
 
 ensure_chromium() {
-  command -v chromium >/dev/null 2>&1 || { echo "installing chromium"; apt_install chromium; }
+  command -v chromium >/dev/null 2>&1 || { echo "installing chromium"; apt_install chromium fonts-liberation; }
 }
 
 for what in "$@"; do
