@@ -140,7 +140,8 @@ class Environment:
             return
         self.registry.add(self.ip, self)
 
-    def stop(self) -> None:
+    def stop(self, wait: bool = False) -> None:
+        """Retire this environment; its container is removed in the background unless `wait`."""
         with self.cond:
             self.stopping = True
             self.broken = True
@@ -148,7 +149,7 @@ class Environment:
         if self.ip:
             self.registry.remove(self.ip, self)
         if self.container_id:
-            containers.remove_later(self.container_id)
+            (containers.remove if wait else containers.remove_later)(self.container_id)
 
     @property
     def alive(self) -> bool:

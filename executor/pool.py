@@ -134,8 +134,13 @@ class Pool:
             return [env for stack in self.idle.values() for env in stack] + list(self.busy)
 
     def shutdown(self) -> None:
-        for env in self.environments():
-            env.stop()
+        """Remove every container before the worker exits (background removals would die with it)."""
+        envs = self.environments()
+        threads = [threading.Thread(target=env.stop, kwargs={"wait": True}) for env in envs]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
         with self.lock:
             self.idle.clear()
             self.busy.clear()

@@ -40,3 +40,12 @@ def test_the_account_limit_caps_the_host(worker, alice_account):
     assert caught.value.extra["Reason"] == "ConcurrentInvocationLimitExceeded"
     first.join()
     assert invoke(other, "{}").payload == b"2"
+
+
+def test_a_worker_that_stops_removes_its_containers(worker, alice_account):
+    fn = python_function(alice_account, "def lambda_handler(e, c):\n    return 1\n")
+    invoke(fn, "{}")
+    assert len(function_containers(fn)) == 1
+    worker.stop()  # SIGTERM: Celery's warm shutdown
+    assert function_containers(fn) == []
+    worker.start()
