@@ -213,7 +213,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("LAMBDA_VISIBIL
 # per message) buys nothing there. Asynchronous ones are acknowledged when done.
 CELERY_TASK_QUEUES = (Queue("lambda.sync", no_ack=True), Queue("lambda.async"))
 CELERY_BEAT_SCHEDULE = {
-    "reap-stale-invocations": {"task": "executor.tasks.reap", "schedule": 15.0},
+    # Workers reap every few seconds themselves; this catches a host whose workers all died.
+    "reap-stale-invocations": {"task": "executor.tasks.reap", "schedule": 60.0},
 }
 # Schedule rules are rows; beat's database scheduler picks up their changes as they happen.
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
