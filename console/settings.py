@@ -212,6 +212,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("LAMBDA_VISIBIL
 # and gives up on its own if a worker dies, so the broker's bookkeeping (two round trips
 # per message) buys nothing there. Asynchronous ones are acknowledged when done.
 CELERY_TASK_QUEUES = (Queue("lambda.sync", no_ack=True), Queue("lambda.async"))
+# Kombu's Redis transport, told to skip the acknowledgement of unacknowledged messages.
+CELERY_BROKER_TRANSPORT = "executor.broker:Transport"
 CELERY_BEAT_SCHEDULE = {
     # Workers reap every few seconds themselves; this catches a host whose workers all died.
     "reap-stale-invocations": {"task": "executor.tasks.reap", "schedule": 60.0},
