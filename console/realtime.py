@@ -100,10 +100,3 @@ def _run() -> None:
                 loop.run_until_complete(layer.group_send(name, {"type": "log.lines", "lines": lines}))
             except Exception:  # a Redis hiccup must not stop the publisher
                 log.exception("could not publish %d log lines to %s", len(lines), name)
-
-
-def flush(timeout: float = 2.0) -> None:
-    """Wait until queued lines are handed to the channel layer (tests, shutdown)."""
-    deadline = time.monotonic() + timeout
-    while not _queue.empty() and time.monotonic() < deadline:
-        time.sleep(0.005)

@@ -73,10 +73,3 @@ def release(function_arn: str, request_id: str, pipe: redis.client.Pipeline | No
     pipe.zrem(all_key, request_id)
     if own:
         pipe.execute()
-
-
-def in_use(function_arn: str) -> int:
-    key = _keys(function_arn)[0]
-    r = connection()
-    r.zremrangebyscore(key, "-inf", time.time())
-    return int(r.zcard(key))

@@ -42,13 +42,6 @@ def client() -> docker.DockerClient:
         return _client
 
 
-def ping() -> bool:
-    try:
-        return bool(client().ping())
-    except (DockerException, OSError):
-        return False
-
-
 def ensure_network(name: str) -> str:
     """The bridge network functions run on; returns its gateway address on the host.
 

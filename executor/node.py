@@ -65,12 +65,33 @@ class Node:
             try:
                 self._beat()
                 self.pool.reap_idle(settings.LAMBDA_IDLE_TIMEOUT)
+                self.retire_changed_functions()
                 if time.monotonic() - last_sweep > ORPHAN_SWEEP_EVERY:
                     last_sweep = time.monotonic()
                     self.remove_orphaned_containers()
                 requeue_orphaned_invocations()
             except Exception:  # housekeeping must outlive a Redis or Docker hiccup
                 log.exception("executor housekeeping failed")
+
+    def retire_changed_functions(self) -> int:
+        """Environments whose function changed or went away since they started.
+
+        A changed function's next invocation would retire them anyway; this frees their
+        memory within seconds of the change even if no invocation comes.
+        """
+        from console.models import Function
+
+        envs = self.pool.environments()
+        if not envs:
+            return 0
+        revisions = {str(pk): str(revision) for pk, revision in Function.objects.filter(
+            pk__in={env.spec.function_id for env in envs}).values_list("pk", "revision_id")}
+
+        def stale(env) -> bool:
+            current = revisions.get(str(env.spec.function_id))
+            return current is None or (env.spec.version == "$LATEST" and current != env.spec.revision)
+
+        return self.pool.retire(stale)
 
     def remove_orphaned_containers(self) -> int:
         """Containers left by a worker that died: nobody can reach their runtime any more."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from typing import Callable
 
 from .environment import Environment, LineSink
 from .spec import EnvSpec
@@ -99,19 +100,16 @@ class Pool:
                 return
         env.stop()
 
-    def retire(self, function_arn: str) -> int:
-        """Stop the idle environments of a function (its code or configuration changed)."""
+    def retire(self, stale: "Callable[[Environment], bool]") -> int:
+        """Stop the environments `stale` picks: idle ones now, busy ones when they finish."""
         with self.lock:
             gone = []
             for key, stack in list(self.idle.items()):
-                keep = [env for env in stack if env.spec.function_arn != function_arn]
-                gone += [env for env in stack if env.spec.function_arn == function_arn]
-                self.idle[key] = keep
-            for family in [f for f in self.current_key if f.startswith(function_arn + ":")]:
-                del self.current_key[family]
+                gone += [env for env in stack if stale(env)]
+                self.idle[key] = [env for env in stack if not stale(env)]
             for env in self.busy:
-                if env.spec.function_arn == function_arn:
-                    env.broken = True  # retired once it finishes
+                if stale(env):
+                    env.broken = True
         for env in gone:
             env.stop()
         return len(gone)

@@ -118,8 +118,3 @@ def reap() -> int:
     from .reaper import requeue_orphaned_invocations
 
     return requeue_orphaned_invocations()
-
-
-@shared_task(name="executor.tasks.ping", queue="lambda.sync", ignore_result=True)
-def ping(request_id: str) -> None:
-    concurrency.connection().rpush(reply_key(request_id), "1")

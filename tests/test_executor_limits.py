@@ -49,3 +49,13 @@ def test_a_worker_that_stops_removes_its_containers(worker, alice_account):
     worker.stop()  # SIGTERM: Celery's warm shutdown
     assert function_containers(fn) == []
     worker.start()
+
+
+def test_a_configuration_change_stops_idle_environments_without_waiting_for_an_invocation(worker, alice_account):
+    from console.services.functions import function_update_configuration
+
+    fn = python_function(alice_account, "def lambda_handler(e, c):\n    return 1\n")
+    invoke(fn, "{}")
+    assert len(function_containers(fn)) == 1
+    function_update_configuration(fn, timeout=5)
+    eventually(lambda: None if function_containers(fn) else True, timeout=15)

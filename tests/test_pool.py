@@ -95,21 +95,22 @@ def test_a_burst_waits_for_a_start_slot_and_takes_an_environment_freed_meanwhile
 
     monkeypatch.setattr("executor.pool.Environment", SlowStartEnv)
     monkeypatch.setattr("executor.pool.MAX_PARALLEL_STARTS", 1)
+    running = FakeEnv(SPEC)  # busy with an invocation
     pool = pool_with()
-    results = []
-    first = threading.Thread(target=lambda: results.append(pool.acquire(SPEC)))
+    pool.busy.add(running)
+    pool.current_key[SPEC.family] = SPEC.key
+    results: dict[str, tuple] = {}
+    first = threading.Thread(target=lambda: results.setdefault("first", pool.acquire(SPEC)))
     first.start()
     while not starts:
         time.sleep(0.01)
-    second = threading.Thread(target=lambda: results.append(pool.acquire(SPEC)))
+    second = threading.Thread(target=lambda: results.setdefault("second", pool.acquire(SPEC)))
     second.start()
     time.sleep(0.2)
-    assert len(starts) == 1  # the second waits: the only start slot is taken
+    assert "second" not in results  # waiting: the only start slot is taken
+    pool.release(running)  # an invocation ends while the start is still going on
+    second.join(5)
+    assert results["second"] == (running, False)
     gate.set()
-    first.join()
-    env, cold = results[0]
-    assert cold is True
-    pool.release(env)  # the first invocation ends: the waiter takes its environment
-    second.join()
-    assert results[1] == (env, False)
-    assert len(starts) == 1
+    first.join(5)
+    assert results["first"][1] is True and len(starts) == 1
