@@ -206,6 +206,9 @@ class Invocation(models.Model):
     # Asynchronous events: when the event arrived (its age counts from here), and where
     # its invocation record went once it was done ("" while pending or when kept here).
     received = models.DateTimeField(default=timezone.now)
+    # While queued: when its broker message is due. Long past that, the message was lost
+    # (a broker restart without persistence, say) and the reaper sends it again.
+    due = models.DateTimeField(null=True, blank=True)
     destination = models.CharField(max_length=256, blank=True)
     # An event that exhausted its retries or its age with no failure destination is kept
     # here, for the console's list of failed events, instead of being dropped.

@@ -7,6 +7,7 @@ import uuid
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.utils import timezone
 
 from console.errors import (InvalidParameterValue, InvalidRequestContent, RequestTooLarge, ResourceConflict,
                             ServiceError, TooManyRequests)
@@ -71,7 +72,7 @@ def invoke(function: Function, payload: bytes | str = b"", invocation_type: str 
         Invocation.objects.create(
             request_id=request_id, function=function, qualifier=qualifier, version=spec.version,
             invocation_type=Invocation.Type.EVENT, source=source, status=Invocation.Status.QUEUED,
-            payload=text, payload_size=len(data), memory_size=spec.memory_size)
+            payload=text, payload_size=len(data), memory_size=spec.memory_size, due=timezone.now())
         transaction.on_commit(lambda: invoke_async.delay(request_id))
         return InvokeResult(request_id, 202, executed_version=spec.version)
     if spec.reserved_concurrency == 0:

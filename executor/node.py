@@ -57,7 +57,7 @@ class Node:
         concurrency.connection().set(HEARTBEAT_PREFIX + self.worker_id, "1", ex=ttl)
 
     def _housekeeping(self) -> None:
-        from .reaper import requeue_orphaned_invocations
+        from .reaper import requeue_orphaned_invocations, resend_lost_events
 
         interval = max(1.0, settings.LAMBDA_WORKER_HEARTBEAT / 3)
         last_sweep = 0.0
@@ -70,6 +70,7 @@ class Node:
                     last_sweep = time.monotonic()
                     self.remove_orphaned_containers()
                 requeue_orphaned_invocations()
+                resend_lost_events()
             except Exception:  # housekeeping must outlive a Redis or Docker hiccup
                 log.exception("executor housekeeping failed")
 

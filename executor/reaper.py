@@ -1,9 +1,11 @@
-"""Finding what a dead worker left half-done, and putting it back in the queue."""
+"""Finding what a dead worker or a lost message left half-done, and putting it back in the queue."""
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
 from django.db.models import F
+from django.utils import timezone
 
 from console.models import Invocation
 
@@ -30,9 +32,34 @@ def requeue_orphaned_invocations() -> int:
             continue
         changed = Invocation.objects.filter(
             request_id=request_id, status=Invocation.Status.RUNNING, worker=worker,
-        ).update(status=Invocation.Status.QUEUED, worker="", attempts=F("attempts") - 1)
+        ).update(status=Invocation.Status.QUEUED, worker="", attempts=F("attempts") - 1, due=timezone.now())
         if changed:
             log.warning("re-queueing invocation %s: worker %s stopped mid-run", request_id, worker)
             invoke_async.delay(str(request_id))
             requeued += 1
     return requeued
+
+
+LOST_AFTER = dt.timedelta(minutes=5)
+
+
+def resend_lost_events() -> int:
+    """Queued events whose message was due long ago: it was lost, so send it again.
+
+    Every send sets the event's `due` time (a throttled event waiting for a slot sets it
+    again each time it goes back to the queue), so only a message that vanished leaves it
+    in the past. The conditional update lets one reaper, not several, send it; a second
+    delivery would do nothing anyway, since a delivery must claim the queued row.
+    """
+    from .tasks import invoke_async
+
+    now = timezone.now()
+    lost = Invocation.objects.filter(status=Invocation.Status.QUEUED, invocation_type=Invocation.Type.EVENT,
+                                     due__lt=now - LOST_AFTER).values_list("pk", "request_id", "due")[:100]
+    resent = 0
+    for pk, request_id, due in lost:
+        if Invocation.objects.filter(pk=pk, status=Invocation.Status.QUEUED, due=due).update(due=now):
+            log.warning("re-sending invocation %s: its message was due at %s", request_id, due)
+            invoke_async.delay(str(request_id))
+            resent += 1
+    return resent

@@ -6,6 +6,7 @@ never lost: the row says what is left to do, whoever runs it.
 """
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 
@@ -86,7 +87,8 @@ def invoke_async(request_id: str) -> None:
     execution, outcome = execute(spec, request_id, invocation.payload.encode())
     if execution.status == Invocation.Status.THROTTLED:
         Invocation.objects.filter(pk=invocation.pk).update(
-            status=Invocation.Status.QUEUED, attempts=F("attempts") - 1, worker="")
+            status=Invocation.Status.QUEUED, attempts=F("attempts") - 1, worker="",
+            due=timezone.now() + dt.timedelta(seconds=THROTTLED_RETRY_DELAY))
         invoke_async.apply_async((request_id,), countdown=THROTTLED_RETRY_DELAY)
         return
     attempts = invocation.attempts + 1
@@ -94,10 +96,12 @@ def invoke_async(request_id: str) -> None:
     retry = failed and attempts <= policy.maximum_retry_attempts
     extra = {"response": execution.payload}
     if retry:
-        extra.update(status=Invocation.Status.QUEUED, worker="", finished=None)
+        delay = events.retry_delay(attempts)
+        extra.update(status=Invocation.Status.QUEUED, worker="", finished=None,
+                     due=timezone.now() + dt.timedelta(seconds=delay))
     record_async(spec, execution, outcome, **extra)
     if retry:
-        invoke_async.apply_async((request_id,), countdown=events.retry_delay(attempts))
+        invoke_async.apply_async((request_id,), countdown=delay)
     elif failed:
         events.finish(invocation, policy, succeeded=False, condition="RetriesExhausted",
                       function_error=execution.function_error)
@@ -114,7 +118,7 @@ def _age_out(invocation: Invocation, policy: events.EventPolicy) -> None:
 
 @shared_task(name="executor.tasks.reap", ignore_result=True, queue="lambda.async")
 def reap() -> int:
-    """Re-queue the events of workers that died mid-run (run by beat; workers run it too)."""
-    from .reaper import requeue_orphaned_invocations
+    """Re-queue what dead workers or a lost message left behind (run by beat; workers run it too)."""
+    from .reaper import requeue_orphaned_invocations, resend_lost_events
 
-    return requeue_orphaned_invocations()
+    return requeue_orphaned_invocations() + resend_lost_events()

@@ -121,3 +121,29 @@ def test_async_events_over_the_concurrency_cap_wait_in_the_queue(worker, alice_a
     assert sorted(row.response for row in rows) == ["0", "1", "2"]
     assert all(row.attempts == 1 for row in rows)  # waiting is not failing
     assert not Invocation.objects.filter(function=fn, status=Invocation.Status.THROTTLED).exists()
+
+
+def test_a_queued_event_whose_message_was_lost_is_sent_again(worker, alice_account):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    fn = python_function(alice_account, "def lambda_handler(e, c):\n    return 'found'\n")
+    # A queued event whose broker message never arrived (say, a broker restarted without
+    # persistence): due ten minutes ago, and no message anywhere.
+    lost = Invocation.objects.create(function=fn, invocation_type="Event", payload="{}",
+                                     due=timezone.now() - dt.timedelta(minutes=10))
+    row = eventually(lambda: Invocation.objects.get(pk=lost.pk, status=Invocation.Status.SUCCEEDED), timeout=20)
+    assert row.response == '"found"' and row.attempts == 1
+
+
+def test_a_queued_event_still_due_is_left_alone(worker, alice_account):
+    from django.utils import timezone
+
+    from executor.reaper import resend_lost_events
+
+    fn = python_function(alice_account, "def lambda_handler(e, c):\n    return 1\n")
+    waiting = Invocation.objects.create(function=fn, invocation_type="Event", payload="{}", due=timezone.now())
+    assert resend_lost_events() == 0
+    waiting.refresh_from_db()
+    assert waiting.status == Invocation.Status.QUEUED
