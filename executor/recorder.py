@@ -109,5 +109,5 @@ def run_forever(stop=lambda: False) -> None:
             idle_for = 0
             time.sleep(BATCH_PAUSE)
             continue
-        idle_for = min(idle_for + 1, 5)
-        time.sleep(BATCH_PAUSE * idle_for)  # up to 0.25 s when idle
+        idle_for = min(idle_for + 1, 2)
+        time.sleep(BATCH_PAUSE * idle_for)  # up to 0.1 s when idle
