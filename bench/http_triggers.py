@@ -29,18 +29,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("LAMBDA_VAR_DIR", str(ROOT / "var" / "bench-http"))
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/11")
-os.environ.setdefault("LAMBDA_DOCKER_NETWORK", "lambda-functions-bench")
-os.environ.setdefault("LAMBDA_ACCOUNT_CONCURRENCY", "200")
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "console.settings")
 
-import django  # noqa: E402
-
-django.setup()
-
+# bench/invoke.py sets the rest of the environment up, then Django with it.
+from bench.invoke import percentile, start_worker  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 
-from bench.invoke import percentile, start_worker  # noqa: E402
 from console.codestore import make_zip  # noqa: E402
 from console.models import Account  # noqa: E402
 from console.services.function_urls import function_url_create  # noqa: E402
