@@ -48,6 +48,11 @@ class State(models.TextChoices):
     FAILED = "Failed"
 
 
+class RecursiveLoop(models.TextChoices):
+    ALLOW = "Allow"
+    TERMINATE = "Terminate"
+
+
 class FunctionConfiguration(models.Model):
     """What an execution environment is made from; $LATEST and each version carry one."""
 
@@ -82,6 +87,11 @@ class Function(FunctionConfiguration):
     reserved_concurrency = models.PositiveIntegerField(null=True, blank=True)
     created = models.DateTimeField(default=timezone.now)
     tags = models.JSONField(default=dict, blank=True)  # {key: value}, not versioned
+    # Recursive loop detection (PutFunctionRecursionConfig): "Terminate" stops a chain of
+    # invocations of this function after 16 rounds; "Allow" lets it run on.
+    recursive_loop = models.CharField(max_length=9, choices=RecursiveLoop.choices, default=RecursiveLoop.TERMINATE)
+    # Days its log lines are kept (CloudWatch's retention values); None: never expire.
+    log_retention_days = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["account", "name"], name="unique_function_name")]
@@ -213,6 +223,9 @@ class Invocation(models.Model):
     # An event that exhausted its retries or its age with no failure destination is kept
     # here, for the console's list of failed events, instead of being dropped.
     dead_lettered = models.BooleanField(default=False)
+    # How many invocations of this function led here through destinations (and later
+    # queues and topics): the recursive loop detector stops a chain at 16.
+    chain_depth = models.PositiveSmallIntegerField(default=0)
 
     objects = InvocationQuerySet.as_manager()
 
