@@ -224,7 +224,13 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Lambda behaviour.
 LAMBDA_REGION = env_str("AWS_REGION", "us-east-1")
 LAMBDA_IDLE_TIMEOUT = env_int("LAMBDA_IDLE_TIMEOUT", 600, 1)
+# Invocations each account may run at once (AWS's ConcurrentExecutions quota), reserved
+# concurrency included; a tenth of it always stays unreserved (console/services/concurrency.py).
 LAMBDA_ACCOUNT_CONCURRENCY = env_int("LAMBDA_ACCOUNT_CONCURRENCY", 50, 1)
+# MB of memory that a worker's environments (idle, busy and starting, each counted at its
+# memory size) may hold; 0: three quarters of the host's RAM. Idle ones are stopped, oldest
+# first, to make room; a start that still does not fit is throttled (executor/pool.py).
+LAMBDA_HOST_MEMORY_MB = env_int("LAMBDA_HOST_MEMORY_MB", 0, 0)
 LAMBDA_ASYNC_RETRY_DELAYS = env_floats("LAMBDA_ASYNC_RETRY_DELAYS", "60,120")
 LAMBDA_DOCKER_NETWORK = env_str("LAMBDA_DOCKER_NETWORK", "lambda-functions")
 LAMBDA_WORKER_HEARTBEAT = env_int("LAMBDA_WORKER_HEARTBEAT", 10, 2)

@@ -1,4 +1,4 @@
-"""Concurrency caps shared by every worker, as leases in Redis.
+"""Concurrency caps shared by every worker, as leases in Redis: per function and per account.
 
 A lease is a member of a sorted set scored by its expiry, so a worker that dies holding
 one frees it when the lease runs out; a live worker removes it when the invocation ends.
@@ -11,15 +11,22 @@ import time
 import redis
 from django.conf import settings
 
+# KEYS: the function's leases, the leases of its account's unreserved functions.
+# ARGV: now, lease expiry, request id, the function's reservation (-1: none), the account's
+# unreserved pool. A reserved function draws only on its reservation (its leases stay out of
+# the account's set); the others share the pool, as on AWS.
 ACQUIRE = """
 local now = tonumber(ARGV[1])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
 local reserved = tonumber(ARGV[4])
-if reserved >= 0 and redis.call('ZCARD', KEYS[1]) >= reserved then return 1 end
-if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[5]) then return 2 end
+if reserved >= 0 then
+  if redis.call('ZCARD', KEYS[1]) >= reserved then return 1 end
+else
+  if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[5]) then return 2 end
+  redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
+end
 redis.call('ZADD', KEYS[1], ARGV[2], ARGV[3])
-redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
 return 0
 """
 
@@ -46,17 +53,22 @@ class Throttled(Exception):
         self.reason = reason
 
 
-def _keys(function_arn: str) -> list[str]:
-    return [f"lambda:concurrency:fn:{function_arn}", "lambda:concurrency:all"]
+def _keys(account_id: str, function_arn: str) -> list[str]:
+    return [f"lambda:concurrency:fn:{function_arn}", f"lambda:concurrency:acct:{account_id}"]
 
 
-def acquire(function_arn: str, request_id: str, reserved: int | None, lease_seconds: float) -> None:
-    """Take a slot for this invocation or raise Throttled with AWS's reason."""
+def acquire(account_id: str, function_arn: str, request_id: str, reserved: int | None, account_reserved: int,
+            lease_seconds: float) -> None:
+    """Take a slot for this invocation or raise Throttled with AWS's reason.
+
+    Each account may run LAMBDA_ACCOUNT_CONCURRENCY invocations at once, whatever the others
+    run; `account_reserved` (what its functions reserve) is taken from that for the rest.
+    """
     connection()
     now = time.time()
-    result = _script(keys=_keys(function_arn), args=[
-        now, now + lease_seconds, request_id, -1 if reserved is None else reserved,
-        settings.LAMBDA_ACCOUNT_CONCURRENCY,
+    pool = max(0, settings.LAMBDA_ACCOUNT_CONCURRENCY - account_reserved)
+    result = _script(keys=_keys(account_id, function_arn), args=[
+        now, now + lease_seconds, request_id, -1 if reserved is None else reserved, pool,
     ])
     if result == 1:
         raise Throttled(FUNCTION_LIMIT)
@@ -64,12 +76,13 @@ def acquire(function_arn: str, request_id: str, reserved: int | None, lease_seco
         raise Throttled(ACCOUNT_LIMIT)
 
 
-def release(function_arn: str, request_id: str, pipe: redis.client.Pipeline | None = None) -> None:
+def release(account_id: str, function_arn: str, request_id: str,
+            pipe: redis.client.Pipeline | None = None) -> None:
     """Free the slot; given a pipeline, only queue the commands on it."""
-    fn_key, all_key = _keys(function_arn)
+    fn_key, account_key = _keys(account_id, function_arn)
     own = pipe is None
     pipe = connection().pipeline(transaction=False) if own else pipe
     pipe.zrem(fn_key, request_id)
-    pipe.zrem(all_key, request_id)
+    pipe.zrem(account_key, request_id)  # absent for a reserved function: harmless
     if own:
         pipe.execute()

@@ -11,6 +11,8 @@ import threading
 import time
 from typing import Callable
 
+from django.conf import settings
+
 from .environment import Environment, LineSink
 from .spec import EnvSpec
 
@@ -18,10 +20,32 @@ log = logging.getLogger(__name__)
 
 MAX_PARALLEL_STARTS = 4
 START_WAIT_LIMIT = 10.0  # seconds an invocation waits for a start slot before starting anyway
+MEMORY_WAIT_LIMIT = 2.0  # seconds a start over the memory budget waits for room before it is throttled
+DEFAULT_MEMORY_SHARE = 0.75  # of the host's RAM, when LAMBDA_HOST_MEMORY_MB is not set
+FALLBACK_MEMORY_MB = 4096  # when the host's RAM cannot be read
+
+
+class MemoryBudgetExceeded(Exception):
+    """No room for another environment: every environment that holds memory is busy."""
+
+
+def host_memory_budget_mb() -> int:
+    """LAMBDA_HOST_MEMORY_MB, or three quarters of this host's RAM (the worker runs beside its engine)."""
+    if settings.LAMBDA_HOST_MEMORY_MB:
+        return settings.LAMBDA_HOST_MEMORY_MB
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemTotal:"):
+                    return int(int(line.split()[1]) / 1024 * DEFAULT_MEMORY_SHARE)
+    except (OSError, ValueError):
+        pass
+    return FALLBACK_MEMORY_MB
 
 
 class Pool:
-    def __init__(self, network: str, runtime_api: str, registry, worker: str, sink: LineSink) -> None:
+    def __init__(self, network: str, runtime_api: str, registry, worker: str, sink: LineSink,
+                 memory_budget_mb: int | None = None) -> None:
         self.network = network
         self.runtime_api = runtime_api
         self.registry = registry
@@ -33,6 +57,10 @@ class Pool:
         self.idle: dict[str, list[Environment]] = {}
         self.busy: set[Environment] = set()
         self.current_key: dict[str, str] = {}  # family -> newest spec key seen
+        # Environments may hold up to their memory size each (their cgroup's limit): the sum of
+        # those of idle, busy and starting ones stays within this budget.
+        self.memory_budget_mb = memory_budget_mb or host_memory_budget_mb()
+        self.starting_mb = 0
 
     def acquire(self, spec: EnvSpec) -> tuple[Environment, bool]:
         """An environment for this spec, marked busy; True when it is new (a cold start).
@@ -40,10 +68,15 @@ class Pool:
         At most MAX_PARALLEL_STARTS containers start at once: the engine starts them one
         after another anyway, and a burst of invocations that waits for a start slot is
         often served sooner by an environment that finishes its invocation meanwhile.
+        A start that would pass the memory budget first stops idle environments, oldest
+        first; if busy ones hold the memory, it waits a moment for room, then gives up
+        with MemoryBudgetExceeded.
         """
         retired: list[Environment] = []
         env = None
+        over_budget = False
         give_up_waiting = time.monotonic() + START_WAIT_LIMIT
+        give_up_on_memory: float | None = None
         with self.lock:
             old_key = self.current_key.get(spec.family)
             if old_key != spec.key:
@@ -52,18 +85,28 @@ class Pool:
                     retired = self.idle.pop(old_key, [])
             while True:
                 env = self._take_idle(spec.key, retired)
-                if env is not None or self.starting < MAX_PARALLEL_STARTS:
+                if env is not None:
                     break
-                remaining = give_up_waiting - time.monotonic()
-                if remaining <= 0:
-                    break
-                self.changed.wait(remaining)
+                now = time.monotonic()
+                if self.starting < MAX_PARALLEL_STARTS or now >= give_up_waiting:
+                    if self._make_room(spec.memory_size, retired):
+                        break
+                    give_up_on_memory = give_up_on_memory or now + MEMORY_WAIT_LIMIT
+                    if now >= give_up_on_memory:
+                        over_budget = True
+                        break
+                    self.changed.wait(give_up_on_memory - now)
+                else:
+                    self.changed.wait(give_up_waiting - now)
             if env is not None:
                 self.busy.add(env)
-            else:
+            elif not over_budget:
                 self.starting += 1
+                self.starting_mb += spec.memory_size
         for old in retired:
             old.stop()
+        if over_budget:
+            raise MemoryBudgetExceeded(f"{spec.memory_size} MB do not fit in {self.memory_budget_mb} MB")
         if env is not None:
             return env, False
         env = Environment(spec, self.network, self.runtime_api, self.registry, self.worker, self.sink)
@@ -74,12 +117,41 @@ class Pool:
         finally:
             with self.lock:
                 self.starting -= 1
+                self.starting_mb -= spec.memory_size
                 if started:
                     self.busy.add(env)
                 self.changed.notify_all()
             if not started:
                 env.stop()
         return env, True
+
+    def _memory_in_use(self) -> int:
+        """Under self.lock: MB the environments of this worker may hold, idle, busy or starting."""
+        idle = sum(env.spec.memory_size for stack in self.idle.values() for env in stack)
+        return idle + sum(env.spec.memory_size for env in self.busy) + self.starting_mb
+
+    def _make_room(self, memory_mb: int, evicted: list[Environment]) -> bool:
+        """Under self.lock: True if `memory_mb` more fits in the budget, once idle environments
+        (oldest first, any function's) are moved to `evicted`; none are if that could not do."""
+        need = self._memory_in_use() + memory_mb - self.memory_budget_mb
+        if need <= 0:
+            return True
+        idle = sorted((env for stack in self.idle.values() for env in stack),
+                      key=lambda env: (env.alive, env.last_used))  # dead ones first, then the oldest
+        if sum(env.spec.memory_size for env in idle) < need:
+            return False  # busy ones hold the memory: keep the warm ones while waiting
+        count = 0
+        for env in idle:
+            if need <= 0:
+                break
+            self.idle[env.key].remove(env)
+            if not self.idle[env.key]:
+                del self.idle[env.key]
+            evicted.append(env)
+            need -= env.spec.memory_size
+            count += 1
+        log.info("memory budget: stopping %d idle environment(s) for a %d MB start", count, memory_mb)
+        return True
 
     def _take_idle(self, key: str, retired: list[Environment]) -> Environment | None:
         """Under self.lock: the most recently used idle environment of `key` that is alive."""
@@ -94,9 +166,9 @@ class Pool:
     def release(self, env: Environment) -> None:
         with self.lock:
             self.busy.discard(env)
+            self.changed.notify_all()  # either an idle environment or free memory for a waiting start
             if env.alive and self.current_key.get(env.spec.family) == env.key:
                 self.idle.setdefault(env.key, []).append(env)
-                self.changed.notify_all()
                 return
         env.stop()
 
@@ -110,6 +182,8 @@ class Pool:
             for env in self.busy:
                 if stale(env):
                     env.broken = True
+            if gone:
+                self.changed.notify_all()  # their memory is free for a waiting start
         for env in gone:
             env.stop()
         return len(gone)
@@ -123,6 +197,8 @@ class Pool:
                 self.idle[key] = [env for env in stack if env.last_used >= cutoff and env.alive]
                 if not self.idle[key]:
                     del self.idle[key]
+            if gone:
+                self.changed.notify_all()  # their memory is free for a waiting start
         for env in gone:
             env.stop()
         return len(gone)

@@ -19,6 +19,7 @@ from console.models import Invocation, LogEvent
 from . import concurrency, logs, recorder
 from .environment import INIT_TIMEOUT, EnvironmentFailed, Outcome
 from .node import get_node
+from .pool import MemoryBudgetExceeded
 from .spec import EnvSpec
 
 log = logging.getLogger(__name__)
@@ -66,10 +67,10 @@ def execute(spec: EnvSpec, request_id: str, payload: bytes,
     node = get_node()
     lease = spec.timeout + INIT_TIMEOUT + 30
     try:
-        concurrency.acquire(spec.function_arn, request_id, spec.reserved_concurrency, lease)
+        concurrency.acquire(spec.account_id, spec.function_arn, request_id, spec.reserved_concurrency,
+                            spec.account_reserved, lease)
     except concurrency.Throttled as exc:
-        execution = Execution(request_id, Invocation.Status.THROTTLED, throttle_reason=exc.reason,
-                              executed_version=spec.version, memory_size=spec.memory_size)
+        execution = _throttled(spec, request_id, exc.reason)
         _finish(spec, request_id, execution, None, sync, leased=False)
         return execution, None
     execution: Execution | None = None
@@ -79,6 +80,11 @@ def execute(spec: EnvSpec, request_id: str, payload: bytes,
             env, _cold = node.pool.acquire(spec)
         except EnvironmentFailed as exc:
             execution = _start_failure(spec, request_id, str(exc))
+        except MemoryBudgetExceeded:
+            # The host is full of busy environments: AWS's account-level reason is the closest
+            # (callers and SDKs know it); the worker's log says which budget it was.
+            log.warning("host memory budget full: %s (%d MB) throttled", spec.function_arn, spec.memory_size)
+            execution = _throttled(spec, request_id, concurrency.ACCOUNT_LIMIT)
         else:
             try:
                 outcome = env.invoke(request_id, payload, spec.qualified_arn)
@@ -95,12 +101,17 @@ def _finish(spec: EnvSpec, request_id: str, execution: Execution | None, outcome
     """Free the slot, answer the caller and queue the record, in one round trip to Redis."""
     pipe = concurrency.connection().pipeline(transaction=False)
     if leased:
-        concurrency.release(spec.function_arn, request_id, pipe)
+        concurrency.release(spec.account_id, spec.function_arn, request_id, pipe)
     if sync is not None and execution is not None:
         pipe.rpush(sync.reply_to, json.dumps(execution.to_dict()))
         pipe.expire(sync.reply_to, REPLY_TTL)
         pipe.rpush(recorder.RECORDS_KEY, sync_record(spec, execution, outcome, sync))
     pipe.execute()
+
+
+def _throttled(spec: EnvSpec, request_id: str, reason: str) -> Execution:
+    return Execution(request_id, Invocation.Status.THROTTLED, throttle_reason=reason,
+                     executed_version=spec.version, memory_size=spec.memory_size)
 
 
 def _execution(spec: EnvSpec, request_id: str, outcome: Outcome) -> Execution:

@@ -28,15 +28,19 @@ class EnvSpec:
     environment: dict[str, str] = field(default_factory=dict)
     image_config: dict[str, Any] = field(default_factory=dict)
     reserved_concurrency: int | None = None
+    # What the account's functions reserve in all, when this one has no reservation: the worker
+    # caps the account's unreserved functions at its concurrency limit minus this.
+    account_reserved: int = 0
 
     @cached_property
     def key(self) -> str:
         """Environments are shared only between invocations of an identical spec.
 
-        Reserved concurrency is left out: changing it must not retire warm environments.
+        Concurrency is left out: changing a reservation must not retire warm environments.
         """
         data = asdict(self)
         data.pop("reserved_concurrency")
+        data.pop("account_reserved")
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:24]
 
     @property

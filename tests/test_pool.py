@@ -114,3 +114,69 @@ def test_a_burst_waits_for_a_start_slot_and_takes_an_environment_freed_meanwhile
     gate.set()
     first.join(5)
     assert results["first"][1] is True and len(starts) == 1
+
+
+# --- The host's memory budget ---------------------------------------------------------------
+
+class StartedEnv(FakeEnv):
+    def __init__(self, spec, *args) -> None:
+        super().__init__(spec)
+
+    def start(self) -> None:
+        pass
+
+
+def function_spec(name: str, memory: int) -> EnvSpec:
+    return replace(SPEC, function_name=name, function_arn=SPEC.function_arn[:-1] + name, memory_size=memory)
+
+
+def budget_pool(budget: int, *envs: FakeEnv) -> Pool:
+    pool = pool_with(*envs)
+    pool.memory_budget_mb = budget
+    return pool
+
+
+def test_a_start_over_the_memory_budget_stops_the_oldest_idle_environment_of_any_function(monkeypatch):
+    monkeypatch.setattr("executor.pool.Environment", StartedEnv)
+    oldest, newer = FakeEnv(function_spec("a", 256)), FakeEnv(function_spec("b", 256))
+    oldest.last_used -= 10
+    pool = budget_pool(512, newer, oldest)
+    env, cold = pool.acquire(function_spec("c", 256))
+    assert cold and oldest.stopped and not newer.stopped
+    assert pool._memory_in_use() == 512
+
+
+def test_a_start_is_refused_after_a_short_wait_when_busy_environments_hold_the_memory(monkeypatch):
+    from executor.pool import MemoryBudgetExceeded
+
+    monkeypatch.setattr("executor.pool.Environment", StartedEnv)
+    monkeypatch.setattr("executor.pool.MEMORY_WAIT_LIMIT", 0.2)
+    warm = FakeEnv(function_spec("warm", 128))
+    pool = budget_pool(512, warm)
+    pool.busy.add(FakeEnv(function_spec("busy", 256)))
+    began = time.monotonic()
+    try:
+        pool.acquire(function_spec("big", 512))
+        raise AssertionError("the start should not fit")
+    except MemoryBudgetExceeded:
+        pass
+    assert 0.2 <= time.monotonic() - began < 2
+    assert not warm.stopped  # stopping it could not have made room: it stays warm
+
+
+def test_a_waiting_start_takes_the_memory_a_finishing_environment_frees(monkeypatch):
+    import threading
+
+    monkeypatch.setattr("executor.pool.Environment", StartedEnv)
+    busy = FakeEnv(function_spec("busy", 512))
+    pool = budget_pool(512)
+    pool.busy.add(busy)
+    pool.current_key[busy.spec.family] = busy.key
+    results: list = []
+    waiter = threading.Thread(target=lambda: results.append(pool.acquire(function_spec("next", 256))))
+    waiter.start()
+    time.sleep(0.2)
+    assert not results
+    pool.release(busy)  # goes idle, then is stopped to make room
+    waiter.join(2)
+    assert results and results[0][1] is True and busy.stopped

@@ -1,7 +1,6 @@
 """PutFunctionConcurrency, GetFunctionConcurrency and DeleteFunctionConcurrency."""
 from __future__ import annotations
 
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 from ..errors import InvalidParameterValue
@@ -17,10 +16,7 @@ def put_concurrency(request: HttpRequest, account: Account, name: str) -> HttpRe
     reserved = data.get("ReservedConcurrentExecutions")
     if reserved is None:
         raise InvalidParameterValue("ReservedConcurrentExecutions is required.", field="ReservedConcurrentExecutions")
-    if isinstance(reserved, int) and not isinstance(reserved, bool) and reserved > settings.LAMBDA_ACCOUNT_CONCURRENCY:
-        raise InvalidParameterValue(
-            f"Specified ReservedConcurrentExecutions for function exceeds the account's concurrency limit of "
-            f"{settings.LAMBDA_ACCOUNT_CONCURRENCY}.", field="ReservedConcurrentExecutions")
+    # The account-wide rule (a minimum stays unreserved) is the service's, shared with the console.
     function = function_set_concurrency(function, reserved)
     return json_response({"ReservedConcurrentExecutions": function.reserved_concurrency})
 

@@ -12,6 +12,7 @@ from .. import validators
 from ..codestore import store_zip
 from ..errors import CodeStorageExceeded, InvalidParameterValue, ResourceConflict, ResourceNotFound
 from ..models import Account, Function, PackageType, State, Version
+from .concurrency import reservation_set
 
 CONFIG_FIELDS = ("description", "memory_size", "timeout", "ephemeral_storage", "environment",
                  "handler", "runtime", "image_config")
@@ -169,9 +170,7 @@ def function_set_concurrency(function: Function, reserved: int | None) -> Functi
     if reserved is not None and (isinstance(reserved, bool) or not isinstance(reserved, int) or reserved < 0):
         raise InvalidParameterValue("ReservedConcurrentExecutions must be a whole number, 0 or more.",
                                     field="ReservedConcurrentExecutions")
-    function.reserved_concurrency = reserved
-    function.save(update_fields=["reserved_concurrency"])
-    return function
+    return reservation_set(function, reserved)  # the account-wide rule lives in .concurrency
 
 
 MAX_TAGS = 50
