@@ -27,7 +27,7 @@ import urllib.request
 ROOT = BENCH.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("LAMBDA_VAR_DIR", str(ROOT / "var" / "bench-api"))
-os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/13")
+os.environ.setdefault("REDIS_DB", "13")  # of the Redis of scripts/services.sh, with its password
 os.environ.setdefault("LAMBDA_DOCKER_NETWORK", "lambda-functions-bench-api")
 
 # bench/invoke.py sets the environment up, then Django with it; its helpers are shared.

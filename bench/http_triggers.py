@@ -28,7 +28,7 @@ import time
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("LAMBDA_VAR_DIR", str(ROOT / "var" / "bench-http"))
-os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/11")
+os.environ.setdefault("REDIS_DB", "11")  # of the Redis of scripts/services.sh, with its password
 
 # bench/invoke.py sets the rest of the environment up, then Django with it.
 from bench.invoke import percentile, start_worker  # noqa: E402

@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("LAMBDA_VAR_DIR", str(ROOT / "var" / "bench"))
-os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/12")
+os.environ.setdefault("REDIS_DB", "12")  # of the Redis of scripts/services.sh, with its password
 os.environ.setdefault("LAMBDA_DOCKER_NETWORK", "lambda-functions-bench")
 os.environ.setdefault("LAMBDA_ACCOUNT_CONCURRENCY", "200")
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "console.settings")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from urllib.parse import urlparse
+from urllib.parse import quote, urlparse
 
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Queue
@@ -57,21 +57,58 @@ VAR_DIR.mkdir(parents=True, exist_ok=True)
 SECRET_KEY_FILE = VAR_DIR / "secret_key"
 
 
+def read_or_create_secret(path: Path, make) -> str:
+    """The secret kept in `path`, created once by whichever process comes first.
+
+    The file is born with mode 0600 (never readable by others, not even for an instant)
+    and appears complete: it is written under a temporary name and hard-linked into place,
+    which fails if another process (the web server and the worker start together) won.
+    """
+    if not path.exists():
+        temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "w") as f:
+                f.write(make())
+            try:
+                os.link(temporary, path)
+            except FileExistsError:
+                pass
+        finally:
+            temporary.unlink()
+    return path.read_text().strip()
+
+
 def _secret_key() -> str:
     """A key from the environment, else one generated once and kept in var/."""
     if os.environ.get("SECRET_KEY"):
         return os.environ["SECRET_KEY"]
-    if not SECRET_KEY_FILE.exists():
-        import secrets
+    import secrets
 
-        SECRET_KEY_FILE.write_text(secrets.token_urlsafe(50))
-        SECRET_KEY_FILE.chmod(0o600)
-    return SECRET_KEY_FILE.read_text().strip()
+    return read_or_create_secret(SECRET_KEY_FILE, lambda: secrets.token_urlsafe(50))
+
+
+def env_fernet_keys(name: str) -> list[str]:
+    from cryptography.fernet import Fernet
+
+    keys = [part.strip() for part in os.environ.get(name, "").split(",") if part.strip()]
+    for index, key in enumerate(keys):
+        try:
+            Fernet(key)
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"{name}: key {index + 1} is not a Fernet key (make one with Fernet.generate_key())")
+    return keys
 
 
 SECRET_KEY = _secret_key()
-# Encrypts environment variables at rest. A Fernet key (Fernet.generate_key()); when unset,
-# one is derived from SECRET_KEY, so changing SECRET_KEY then makes stored values unreadable.
+# Encrypt environment variables and access-key secrets at rest, and the specs in Celery
+# messages. Fernet keys, comma-separated, newest first: values are written with the first
+# and read with any, so a new key goes in front and `manage.py rotate_encryption_keys`
+# moves old values onto it before the old key is dropped.
+LAMBDA_ENCRYPTION_KEYS = env_fernet_keys("LAMBDA_ENCRYPTION_KEYS")
+# The earlier single key, still read after LAMBDA_ENCRYPTION_KEYS. With neither set, a key
+# derived from SECRET_KEY is used (and is always tried last, so older values stay readable).
 LAMBDA_ENCRYPTION_KEY = env_str("LAMBDA_ENCRYPTION_KEY", "")
 DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = [h for h in env_str("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",") if h]
@@ -180,7 +217,22 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "staticfiles"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
 
-REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
+# The Redis that scripts/services.sh starts (`make run`, `make test`) listens on
+# 127.0.0.1:REDIS_PORT and asks for the password it generated once into REDIS_PASSWORD_FILE.
+# REDIS_URL, when set, names another Redis and replaces all three (REDIS_DB picks the database).
+REDIS_PORT = env_int("REDIS_PORT", 6379, 1)
+REDIS_PASSWORD_FILE = Path(env_str("REDIS_PASSWORD_FILE", str(BASE_DIR / "var" / "redis.password")))
+
+
+def _redis_url() -> str:
+    if os.environ.get("REDIS_URL"):
+        return os.environ["REDIS_URL"]
+    password = REDIS_PASSWORD_FILE.read_text().strip() if REDIS_PASSWORD_FILE.exists() else ""
+    auth = f":{quote(password, safe='')}@" if password else ""
+    return f"redis://{auth}127.0.0.1:{REDIS_PORT}/{env_int('REDIS_DB', 0, 0)}"
+
+
+REDIS_URL = _redis_url()
 
 CHANNEL_LAYERS = {
     "default": {

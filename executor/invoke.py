@@ -83,7 +83,7 @@ def invoke(function: Function, payload: bytes | str = b"", invocation_type: str 
             status=Invocation.Status.THROTTLED, error_type=concurrency.FUNCTION_LIMIT,
             payload_size=len(data), memory_size=spec.memory_size)
         raise TooManyRequests("Rate Exceeded.", Reason=concurrency.FUNCTION_LIMIT)
-    invoke_sync.apply_async((spec.to_dict(), request_id, text, source, qualifier))
+    invoke_sync.apply_async((spec.sealed(), request_id, text, source, qualifier))
     reply = concurrency.connection().blpop([reply_key(request_id)], timeout=spec.timeout + INIT_TIMEOUT + 30)
     if reply is None:
         raise ServiceError("The invocation did not finish: no worker answered in time.")

@@ -62,3 +62,18 @@ class EnvSpec:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "EnvSpec":
         return cls(**data)
+
+    def sealed(self) -> str:
+        """The spec as a Celery message may carry it through Redis: encrypted, because it holds
+        the environment variables (Redis keeps messages, in its append-only file too), and
+        authenticated, because it names the host directory mounted into the container."""
+        from console.fields import seal_json
+
+        return seal_json(self.to_dict())
+
+    @classmethod
+    def unseal(cls, token: str) -> "EnvSpec":
+        """The spec `sealed` made; cryptography's InvalidToken if it was not made with our keys."""
+        from console.fields import unseal_json
+
+        return cls.from_dict(unseal_json(token))

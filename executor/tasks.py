@@ -43,13 +43,13 @@ def _reply(request_id: str, answer: dict) -> None:
 # retries of synchronous calls to the caller) and no result backend is needed.
 @shared_task(name="executor.tasks.invoke_sync", queue="lambda.sync", ignore_result=True,
              acks_late=False)
-def invoke_sync(spec_data: dict, request_id: str, payload: str, source: str, qualifier: str) -> None:
+def invoke_sync(sealed_spec: str, request_id: str, payload: str, source: str, qualifier: str) -> None:
     """Run one synchronous invocation and push its Execution to the caller's reply list."""
     started = timezone.now()
-    spec = EnvSpec.from_dict(spec_data)
     sync = SyncContext(reply_key(request_id), started, source, qualifier, len(payload.encode()))
     try:
-        execute(spec, request_id, payload.encode(), sync)
+        # A spec that does not unseal (forged, or sealed under keys this worker lacks) is refused.
+        execute(EnvSpec.unseal(sealed_spec), request_id, payload.encode(), sync)
     except Exception:
         # The caller must hear at once that this went wrong on our side, not time out.
         _reply(request_id, {"status": "error"})

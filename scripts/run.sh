@@ -7,18 +7,33 @@ started_dockerd=""
 
 scripts/services.sh docker
 [ -f var/dockerd.pid ] && kill -0 "$(cat var/dockerd.pid)" 2>/dev/null && started_dockerd="$(cat var/dockerd.pid)"
-scripts/services.sh redis-installed
+scripts/services.sh redis-installed redis-password
+
+processes="web worker recorder beat"
+# Our Redis asks for the password in var/redis.password, which every process reads
+# (console/settings.py builds REDIS_URL from it); REDIS_URL, when set, names another Redis.
+if [ -n "${REDIS_URL:-}" ]; then
+  echo "using the Redis of REDIS_URL"
+else
+  case "$(scripts/services.sh redis-state)" in
+    ours) echo "using the Redis already running on 127.0.0.1:${REDIS_PORT:-6379}" ;;
+    open)
+      echo "using the Redis already running on 127.0.0.1:${REDIS_PORT:-6379}"
+      echo "warning: it asks for no password: any local process can read and send its messages," >&2
+      echo "         environment variables aside. Stop it to have \`make run\` start one with a password." >&2
+      export REDIS_URL="redis://127.0.0.1:${REDIS_PORT:-6379}/0" ;;
+    other)
+      echo "error: the Redis on 127.0.0.1:${REDIS_PORT:-6379} wants another password; set REDIS_URL or REDIS_PORT" >&2
+      exit 1 ;;
+    *)
+      mkdir -p var/redis && chmod 700 var/redis  # its append-only file holds every message
+      processes="redis $processes" ;;
+  esac
+fi
+
 .venv/bin/python -m executor.images
 .venv/bin/python manage.py migrate --no-input -v 0
 .venv/bin/python manage.py ensure_admin
-
-processes="web worker recorder beat"
-if redis-cli -h 127.0.0.1 -p "${REDIS_PORT:-6379}" ping >/dev/null 2>&1; then
-  echo "using the Redis already running on 127.0.0.1:${REDIS_PORT:-6379}"
-else
-  mkdir -p var/redis
-  processes="redis $processes"
-fi
 
 cleanup() {
   if [ -n "$started_dockerd" ]; then

@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # Make sure a service the project needs is installed and answering.
 #   scripts/services.sh docker     the Docker engine (installs Debian's docker.io as root)
-#   scripts/services.sh redis      a Redis on 127.0.0.1:6379, started in the background
+#   scripts/services.sh redis      a Redis on 127.0.0.1:6379 asking for the password in
+#                                  var/redis.password, started in the background
+#   scripts/services.sh redis-password  that password, generated once (mode 0600)
+#   scripts/services.sh redis-state     prints what answers on the Redis port: none, ours
+#                                  (our password), open (no password) or other (another password)
 #   scripts/services.sh chromium   Debian's Chromium for the browser tests
 #   scripts/services.sh wrk        the HTTP load tool of bench/http_triggers.py
 # Each prints what it did. Started daemons have their pid in var/<name>.pid.
@@ -45,20 +49,61 @@ ensure_docker() {
   exit 1
 }
 
-redis_answers() { redis-cli -h 127.0.0.1 -p "${REDIS_PORT:-6379}" ping >/dev/null 2>&1; }
+# The project's Redis: its data in REDIS_DIR, its password (read by console/settings.py too)
+# in REDIS_PASSWORD_FILE. A message on it decides which host directory a container mounts.
+REDIS_PORT="${REDIS_PORT:-6379}"
+REDIS_DIR="${REDIS_DIR:-$PWD/var/redis}"
+REDIS_PASSWORD_FILE="${REDIS_PASSWORD_FILE:-$PWD/var/redis.password}"
+
+redis_ping() { redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null || true; }
+
+redis_state() {
+  case "$(redis_ping)" in
+    PONG) echo open ;;
+    NOAUTH*)
+      # REDISCLI_AUTH, not -a: a command line is visible to every user in `ps`.
+      if [ -s "$REDIS_PASSWORD_FILE" ] && \
+         [ "$(REDISCLI_AUTH="$(cat "$REDIS_PASSWORD_FILE")" redis_ping)" = PONG ]; then echo ours; else echo other; fi ;;
+    *) echo none ;;
+  esac
+}
 
 ensure_redis_installed() {
   command -v redis-server >/dev/null 2>&1 || { echo "installing redis-server"; apt_install redis-server; }
 }
 
+ensure_redis_password() {
+  [ -s "$REDIS_PASSWORD_FILE" ] && return
+  mkdir -p "$(dirname "$REDIS_PASSWORD_FILE")"
+  local made
+  made="$(mktemp "$REDIS_PASSWORD_FILE.XXXXXX")"  # mktemp creates it with mode 0600
+  od -An -N32 -tx1 /dev/urandom | tr -d ' \n' >"$made"
+  # Linked into place whole, once: if another start got there first, its password stays.
+  ln "$made" "$REDIS_PASSWORD_FILE" 2>/dev/null && echo "generated the Redis password in $REDIS_PASSWORD_FILE"
+  rm -f "$made"
+}
+
 ensure_redis() {
   ensure_redis_installed
-  if redis_answers; then return; fi
-  mkdir -p var/redis
-  redis-server --bind 127.0.0.1 --port "${REDIS_PORT:-6379}" --dir "$PWD/var/redis" --appendonly yes \
-    --save "" --daemonize yes --pidfile "$PWD/var/redis.pid" --logfile "$PWD/var/redis/redis.log"
-  for _ in $(seq 1 50); do redis_answers && { echo "redis is up"; return; }; sleep 0.1; done
-  echo "error: redis did not start; see var/redis/redis.log" >&2
+  case "$(redis_state)" in
+    ours) return ;;
+    open)
+      echo "warning: the Redis on 127.0.0.1:$REDIS_PORT asks for no password: any local process can read" >&2
+      echo "         and send its messages; stop it to have one started with a password" >&2
+      return ;;
+    other)
+      echo "error: the Redis on 127.0.0.1:$REDIS_PORT wants a password other than $REDIS_PASSWORD_FILE's;" >&2
+      echo "       set REDIS_URL (redis://:PASSWORD@127.0.0.1:$REDIS_PORT/0) or REDIS_PORT" >&2
+      exit 1 ;;
+  esac
+  ensure_redis_password
+  mkdir -p "$REDIS_DIR" && chmod 700 "$REDIS_DIR"  # its append-only file holds every message
+  # The password goes in as configuration on stdin, not as an argument `ps` would show.
+  printf 'requirepass %s\n' "$(cat "$REDIS_PASSWORD_FILE")" | redis-server - --bind 127.0.0.1 --port "$REDIS_PORT" \
+    --dir "$REDIS_DIR" --appendonly yes --save "" --daemonize yes --pidfile "$REDIS_DIR/redis.pid" \
+    --logfile "$REDIS_DIR/redis.log" >/dev/null
+  for _ in $(seq 1 50); do [ "$(redis_state)" = ours ] && { echo "redis is up"; return; }; sleep 0.1; done
+  echo "error: redis did not start; see $REDIS_DIR/redis.log" >&2
   exit 1
 }
 
@@ -80,6 +125,8 @@ for what in "$@"; do
     docker) ensure_docker; ensure_tools ;;
     redis) ensure_redis ;;
     redis-installed) ensure_redis_installed ;;
+    redis-password) ensure_redis_password ;;
+    redis-state) redis_state ;;
     chromium) ensure_chromium ;;
     wrk) ensure_wrk ;;
     *) echo "unknown service: $what" >&2; exit 2 ;;

@@ -4,9 +4,19 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 started_redis=""
 scripts/services.sh docker chromium
-if ! redis-cli -h 127.0.0.1 -p "${REDIS_PORT:-6379}" ping >/dev/null 2>&1; then
-  scripts/services.sh redis
-  started_redis="$(cat var/redis.pid)"
+# The suite runs against a Redis that asks for a password (tests/test_redis_auth.py checks it):
+# ours, started here when none answers, or one already started with var/redis.password.
+# REDIS_URL, when set, names another Redis and none of this happens.
+if [ -z "${REDIS_URL:-}" ]; then
+  case "$(scripts/services.sh redis-state)" in
+    none)
+      scripts/services.sh redis
+      started_redis="$(cat "${REDIS_DIR:-var/redis}/redis.pid")" ;;
+    open)
+      scripts/services.sh redis  # warns that it has no password
+      export REDIS_URL="redis://127.0.0.1:${REDIS_PORT:-6379}/15" ;;
+    *) scripts/services.sh redis ;;  # ours: nothing to do; another password: says so and stops
+  esac
 fi
 trap '[ -n "$started_redis" ] && kill "$started_redis" 2>/dev/null || true' EXIT
 .venv/bin/python -m executor.images

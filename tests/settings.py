@@ -4,7 +4,9 @@ from pathlib import Path
 
 _var = Path(__file__).resolve().parent.parent / "var" / "test"
 os.environ.setdefault("LAMBDA_VAR_DIR", str(_var))
-os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
+# The Redis of scripts/services.sh (its password read from var/redis.password), database 15;
+# an explicit REDIS_URL replaces it.
+os.environ.setdefault("REDIS_DB", "15")
 os.environ.setdefault("LAMBDA_DOCKER_NETWORK", "lambda-functions-test")
 # Seconds instead of AWS's minutes, so retry and crash recovery can be seen in a test.
 os.environ.setdefault("LAMBDA_ASYNC_RETRY_DELAYS", "1,2")
