@@ -157,6 +157,11 @@ class ConcurrencyForm(forms.Form):
         return data
 
 
+class RecursionForm(forms.Form):
+    CHOICES = [("Terminate", "Terminate recursive loops"), ("Allow", "Allow recursive loops")]
+    recursive_loop = forms.ChoiceField(choices=CHOICES, widget=forms.RadioSelect, label="Recursive loop detection")
+
+
 class PublishVersionForm(forms.Form):
     description = forms.CharField(max_length=256, required=False, label="Version description")
 

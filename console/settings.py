@@ -284,6 +284,9 @@ LAMBDA_ACCOUNT_CONCURRENCY = env_int("LAMBDA_ACCOUNT_CONCURRENCY", 50, 1)
 # first, to make room; a start that still does not fit is throttled (executor/pool.py).
 LAMBDA_HOST_MEMORY_MB = env_int("LAMBDA_HOST_MEMORY_MB", 0, 0)
 LAMBDA_ASYNC_RETRY_DELAYS = env_floats("LAMBDA_ASYNC_RETRY_DELAYS", "60,120")
+# Asynchronous events waiting per function; one more is refused with 429, so one tenant
+# cannot fill the database and the broker with events no worker will reach for hours.
+LAMBDA_MAX_QUEUED_EVENTS_PER_FUNCTION = env_int("LAMBDA_MAX_QUEUED_EVENTS_PER_FUNCTION", 10000, 1)
 LAMBDA_DOCKER_NETWORK = env_str("LAMBDA_DOCKER_NETWORK", "lambda-functions")
 LAMBDA_WORKER_HEARTBEAT = env_int("LAMBDA_WORKER_HEARTBEAT", 10, 2)
 # Threads that wait on function URL and HTTP API invocations (each holds one request).

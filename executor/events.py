@@ -17,6 +17,8 @@ from django.utils import timezone
 
 from console.models import EventInvokeConfig, Function, Invocation
 
+from . import recursion
+
 log = logging.getLogger(__name__)
 
 DEFAULT_RETRIES = 2
@@ -99,7 +101,8 @@ def _send(invocation: Invocation, destination: str, record: dict) -> bool:
         return False
     function, qualifier = target
     try:
-        invoke(function, json.dumps(record), invocation_type="Event", qualifier=qualifier, source="destination")
+        invoke(function, json.dumps(record), invocation_type="Event", qualifier=qualifier, source="destination",
+               chain_depth=recursion.chain_depth(function, invocation))
     except Exception:
         log.exception("could not send the record of %s to %s", invocation.request_id, destination)
         return False

@@ -6,6 +6,7 @@ import json
 import uuid
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -41,8 +42,13 @@ class InvokeResult:
 
 
 def invoke(function: Function, payload: bytes | str = b"", invocation_type: str = "RequestResponse",
-           log_type: str | None = None, qualifier: str | None = None, source: str = "api") -> InvokeResult:
-    """Invoke a function as AWS Lambda's Invoke does; raise a LambdaError on bad input or throttling."""
+           log_type: str | None = None, qualifier: str | None = None, source: str = "api",
+           chain_depth: int = 0) -> InvokeResult:
+    """Invoke a function as AWS Lambda's Invoke does; raise a LambdaError on bad input or throttling.
+
+    `chain_depth`: for an event sent by a destination, how many times this function already
+    ran in the chain that led here (executor/recursion.py stops a loop on it).
+    """
     if invocation_type not in INVOCATION_TYPES:
         raise InvalidParameterValue(f"Unsupported InvocationType: {invocation_type}", field="InvocationType")
     if log_type not in (None, "None", "Tail"):
@@ -69,10 +75,12 @@ def invoke(function: Function, payload: bytes | str = b"", invocation_type: str 
         return InvokeResult(request_id, 204, executed_version=spec.version)
     text = data.decode()
     if invocation_type == "Event":
+        _check_queue(function, request_id, qualifier, spec.version, source, len(data), spec.memory_size)
         Invocation.objects.create(
             request_id=request_id, function=function, qualifier=qualifier, version=spec.version,
             invocation_type=Invocation.Type.EVENT, source=source, status=Invocation.Status.QUEUED,
-            payload=text, payload_size=len(data), memory_size=spec.memory_size, due=timezone.now())
+            payload=text, payload_size=len(data), memory_size=spec.memory_size, due=timezone.now(),
+            chain_depth=chain_depth)
         transaction.on_commit(lambda: invoke_async.delay(request_id))
         return InvokeResult(request_id, 202, executed_version=spec.version)
     if spec.reserved_concurrency == 0:
@@ -102,3 +110,31 @@ def invoke(function: Function, payload: bytes | str = b"", invocation_type: str 
     if log_type == "Tail":
         result.log_result = base64.b64encode(done["log_tail"].encode()).decode()
     return result
+
+
+# No reason in AWS's ThrottleReason names a full event queue; this is the nearest: more
+# events are arriving for the function than it is allowed to take.
+QUEUE_FULL = "FunctionInvocationRateLimitExceeded"
+
+
+def _check_queue(function: Function, request_id: str, qualifier: str, version: str, source: str,
+                 payload_size: int, memory_size: int) -> None:
+    """Refuse an event when the function already has its maximum of events waiting.
+
+    AWS answers an event it cannot add to the function's queue with an error (429 when
+    throttled) instead of accepting it (docs.aws.amazon.com/lambda/latest/dg/invocation-async.html:
+    "If Lambda is not able to add the event to the queue, the error message appears in the
+    command output"); the refusal is counted as a throttle, as the Monitor tab shows it.
+    The count is one query on the status index; concurrent callers may pass the bound by a
+    few events, which is all a bound on memory needs.
+    """
+    limit = settings.LAMBDA_MAX_QUEUED_EVENTS_PER_FUNCTION
+    if Invocation.objects.filter(function=function, status=Invocation.Status.QUEUED).count() < limit:
+        return
+    Invocation.objects.create(
+        request_id=request_id, function=function, qualifier=qualifier, version=version,
+        invocation_type=Invocation.Type.EVENT, source=source, status=Invocation.Status.THROTTLED,
+        error_type=QUEUE_FULL, payload_size=payload_size, memory_size=memory_size, finished=timezone.now())
+    raise TooManyRequests(
+        f"Rate Exceeded. The function {function.name} already has {limit} asynchronous events waiting "
+        "to run; try again later.", Reason=QUEUE_FULL)

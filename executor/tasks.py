@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from console.models import Invocation
 
-from . import concurrency, events
+from . import concurrency, events, recursion
 from .node import get_node
 from .run import REPLY_TTL, SyncContext, execute, record_async
 from .spec import EnvSpec
@@ -78,6 +78,9 @@ def invoke_async(request_id: str) -> None:
     if events.too_old(invocation, policy):
         _age_out(invocation, policy)
         return
+    if recursion.must_stop(invocation):
+        _stop_loop(invocation, policy)
+        return
     node = get_node()
     claimed = Invocation.objects.filter(pk=invocation.pk, status=Invocation.Status.QUEUED).update(
         status=Invocation.Status.RUNNING, worker=node.worker_id, attempts=F("attempts") + 1,
@@ -114,6 +117,23 @@ def _age_out(invocation: Invocation, policy: events.EventPolicy) -> None:
         status=Invocation.Status.FAILED, error_type="EventAgeExceeded", finished=timezone.now())
     if changed:
         events.finish(invocation, policy, succeeded=False, condition="EventAgeExceeded")
+
+
+def _stop_loop(invocation: Invocation, policy: events.EventPolicy) -> None:
+    """Do not run an event that would take its function round a loop once more (AWS: after 16)."""
+    now = timezone.now()
+    message = (f"Lambda has detected your function {invocation.function.name} being invoked in a recursive loop "
+               f"({invocation.chain_depth} invocations by one event) and stopped the invocation.")
+    changed = Invocation.objects.filter(pk=invocation.pk, status=Invocation.Status.QUEUED).update(
+        status=Invocation.Status.FAILED, error_type=recursion.ERROR, started=now, finished=now,
+        response=json.dumps({"errorMessage": message, "errorType": recursion.ERROR}))
+    if not changed:
+        return
+    log.warning("stopped event %s of %s: recursive loop", invocation.request_id, invocation.function.arn)
+    if recursion.parent_was_stopped(invocation):
+        Invocation.objects.filter(pk=invocation.pk).update(dead_lettered=True)
+        return
+    events.finish(invocation, policy, succeeded=False, condition=recursion.CONDITION)
 
 
 @shared_task(name="executor.tasks.reap", ignore_result=True, queue="lambda.async")

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from django.urls import path, re_path
 
-from . import account, aliases, concurrency, event_invoke, function_urls, functions, invoke, tags, versions
+from . import (account, aliases, concurrency, event_invoke, function_urls, functions, invoke, recursion, tags,
+               versions)
 from .base import not_an_operation, operations
 
 fn = r"(?P<name>[^/]+)"
@@ -35,6 +36,8 @@ urlpatterns = [
         DELETE=event_invoke.delete_function_event_invoke_config)),
     re_path(rf"^2019-09-25/functions/{fn}/event-invoke-config/list$", operations(
         GET=event_invoke.list_function_event_invoke_configs)),
+    re_path(rf"^2024-08-31/functions/{fn}/recursion-config$", operations(
+        GET=recursion.get_function_recursion_config, PUT=recursion.put_function_recursion_config)),
     re_path(r"^2016-08-19/account-settings/?$", operations(GET=account.get_account_settings)),
     # Not signed with SigV4: a plain download authorised by its token, like a presigned URL.
     path("api/code/<str:token>", functions.code_download, name="api-code"),

@@ -8,12 +8,13 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from ..errors import LambdaError
-from ..forms import ConcurrencyForm, GeneralConfigurationForm, KeyValueForm, add_service_error
+from ..forms import ConcurrencyForm, GeneralConfigurationForm, KeyValueForm, RecursionForm, add_service_error
 from ..services.functions import function_set_concurrency, function_set_tags, function_update_configuration
+from ..services.recursion import function_set_recursive_loop
 from .base import function_context, owned_function
 from .triggers import configuration_sections
 
-SECTIONS = ("general", "environment", "concurrency", "tags")
+SECTIONS = ("general", "environment", "concurrency", "recursion", "tags")
 # Shown by console/views/triggers.py; their forms are pages of their own.
 TRIGGER_SECTIONS = ("triggers", "function-url", "async")
 
@@ -27,6 +28,7 @@ def _forms(function) -> dict:
         "concurrency": ConcurrencyForm(initial={
             "mode": "unreserved" if function.reserved_concurrency is None else "reserved",
             "reserved_concurrency": function.reserved_concurrency}),
+        "recursion": RecursionForm(initial={"recursive_loop": function.recursive_loop}),
         "tags": KeyValueForm(initial_pairs=function.tags),
     }
 
@@ -59,6 +61,8 @@ def configuration_update(request: HttpRequest, name: str, section: str) -> HttpR
         form = GeneralConfigurationForm(request.POST)
     elif section == "concurrency":
         form = ConcurrencyForm(request.POST)
+    elif section == "recursion":
+        form = RecursionForm(request.POST)
     else:
         form = KeyValueForm(request.POST)
     forms[section] = form
@@ -72,6 +76,8 @@ def configuration_update(request: HttpRequest, name: str, section: str) -> HttpR
             elif section == "concurrency":
                 function_set_concurrency(function, data["reserved_concurrency"] if data["mode"] == "reserved"
                                          else None)
+            elif section == "recursion":
+                function_set_recursive_loop(function, data["recursive_loop"])
             else:
                 function_set_tags(function, data["pairs"])
         except LambdaError as exc:
