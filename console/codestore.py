@@ -2,9 +2,15 @@
 
 Each zip is checked and unpacked once into MEDIA_ROOT/code/<sha256>/, which the executor
 mounts read-only at /var/task. A rejected zip leaves nothing behind.
+
+Housekeeping (console/services/retention.py) deletes code that no revision uses. An upload
+claims its code under a shared lock (`code_lock`): it refreshes the directory's mtime and
+drops the "unused since" mark, so code that is about to be used again is never deleted.
 """
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import io
 import os
@@ -15,6 +21,7 @@ import zipfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import Iterator
 
 from django.conf import settings
 
@@ -47,6 +54,30 @@ def zip_path(sha256: str) -> Path:
     return code_root() / f"{sha256}.zip"
 
 
+def unused_mark(sha256: str) -> Path:
+    """A file whose mtime says since when housekeeping has seen this code unused."""
+    return code_root() / ".unused" / sha256
+
+
+@contextlib.contextmanager
+def code_lock(exclusive: bool = False) -> Iterator[None]:
+    """Uploads hold it shared while they claim or unpack code; housekeeping holds it alone."""
+    code_root().mkdir(parents=True, exist_ok=True)
+    with open(code_root() / ".lock", "a") as lock_file:
+        fcntl.flock(lock_file, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        yield  # closing the file releases the lock
+
+
+def _claim(sha256: str) -> bool:
+    """Mark stored code as wanted now (under code_lock); False if it is not all there."""
+    try:
+        os.utime(code_dir(sha256))
+    except FileNotFoundError:
+        return False
+    unused_mark(sha256).unlink(missing_ok=True)
+    return zip_path(sha256).exists()
+
+
 def store_zip(data: bytes) -> StoredCode:
     """Validate a deployment package and unpack it; raise InvalidParameterValue if it is unfit."""
     if len(data) > MAX_ZIP_BYTES:
@@ -56,35 +87,41 @@ def store_zip(data: bytes) -> StoredCode:
             field="ZipFile",
         )
     sha = hashlib.sha256(data).hexdigest()
-    target = code_dir(sha)
-    if target.is_dir() and zip_path(sha).exists():
-        return StoredCode(sha, len(data))
+    if code_root().is_dir():
+        with code_lock():
+            if _claim(sha):
+                return StoredCode(sha, len(data))
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, ValueError):
         raise InvalidParameterValue("Could not unzip uploaded file. Please check your file, then try to upload again.", field="ZipFile")
     with archive:
-        members = _checked_members(archive)
-        code_root().mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=".unpack-", dir=code_root()))
-        try:
-            try:
-                _extract(archive, members, staging)
-            except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as exc:
-                raise InvalidParameterValue(
-                    f"Could not unzip uploaded file: {exc}. Please check your file, then try to upload again.",
-                    field="ZipFile")
-            staging.chmod(0o755)
-            zip_path(sha).write_bytes(data)
-            try:
-                os.rename(staging, target)
-            except OSError:
-                # Another process unpacked the same zip first; theirs is identical.
-                shutil.rmtree(staging, ignore_errors=True)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
+        members = _checked_members(archive)  # before anything is written
+        with code_lock():
+            if not _claim(sha):  # unless another upload of this zip got there meanwhile
+                _unpack(archive, members, data, sha)
     return StoredCode(sha, len(data))
+
+
+def _unpack(archive: zipfile.ZipFile, members: list[zipfile.ZipInfo], data: bytes, sha: str) -> None:
+    staging = Path(tempfile.mkdtemp(prefix=".unpack-", dir=code_root()))
+    try:
+        try:
+            _extract(archive, members, staging)
+        except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as exc:
+            raise InvalidParameterValue(
+                f"Could not unzip uploaded file: {exc}. Please check your file, then try to upload again.",
+                field="ZipFile")
+        staging.chmod(0o755)
+        zip_path(sha).write_bytes(data)
+        try:
+            os.rename(staging, code_dir(sha))
+        except OSError:
+            # Another process unpacked the same zip first; theirs is identical.
+            shutil.rmtree(staging, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
 
 
 def _checked_members(archive: zipfile.ZipFile) -> list[zipfile.ZipInfo]:

@@ -9,6 +9,7 @@ from . import validators
 from .errors import LambdaError
 from .models import Runtime
 from .services.blueprints import BLUEPRINTS
+from .services.logs import LOG_RETENTION_CHOICES
 from .services.monitoring import PERIODS
 from .services.wizard import ARCHITECTURES
 
@@ -17,7 +18,7 @@ API_FIELDS = {
     "FunctionName": "function_name", "Runtime": "runtime", "Handler": "handler", "MemorySize": "memory_size",
     "Timeout": "timeout", "EphemeralStorage": "ephemeral_storage", "Description": "description",
     "Environment": "environment", "ZipFile": "zip_file", "ReservedConcurrentExecutions": "reserved_concurrency",
-    "ImageUri": "image_uri",
+    "ImageUri": "image_uri", "LogRetentionInDays": "log_retention_days",
 }
 
 
@@ -155,6 +156,13 @@ class ConcurrencyForm(forms.Form):
         if data.get("mode") == "reserved" and data.get("reserved_concurrency") is None:
             self.add_error("reserved_concurrency", "Enter the number of concurrent executions to reserve.")
         return data
+
+
+class LogRetentionForm(forms.Form):
+    # A free string behind a select: the service's validator refuses anything off the list
+    # with CloudWatch's message, for the console and any other caller alike.
+    log_retention_days = forms.CharField(required=False, max_length=16, label="Log retention",
+                                         widget=forms.Select(choices=LOG_RETENTION_CHOICES))
 
 
 class RecursionForm(forms.Form):

@@ -266,9 +266,13 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("LAMBDA_VISIBIL
 CELERY_TASK_QUEUES = (Queue("lambda.sync", no_ack=True), Queue("lambda.async"))
 # Kombu's Redis transport, told to skip the acknowledgement of unacknowledged messages.
 CELERY_BROKER_TRANSPORT = "executor.broker:Transport"
+# Seconds between housekeeping runs, which delete expired log lines, old invocation rows and
+# unused code (console/services/retention.py; also `manage.py housekeeping`).
+LAMBDA_HOUSEKEEPING_INTERVAL = env_int("LAMBDA_HOUSEKEEPING_INTERVAL", 3600, 60)
 CELERY_BEAT_SCHEDULE = {
     # Workers reap every few seconds themselves; this catches a host whose workers all died.
     "reap-stale-invocations": {"task": "executor.tasks.reap", "schedule": 60.0},
+    "housekeeping": {"task": "console.tasks.housekeeping", "schedule": float(LAMBDA_HOUSEKEEPING_INTERVAL)},
 }
 # Schedule rules are rows; beat's database scheduler picks up their changes as they happen.
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
@@ -289,6 +293,15 @@ LAMBDA_ASYNC_RETRY_DELAYS = env_floats("LAMBDA_ASYNC_RETRY_DELAYS", "60,120")
 LAMBDA_MAX_QUEUED_EVENTS_PER_FUNCTION = env_int("LAMBDA_MAX_QUEUED_EVENTS_PER_FUNCTION", 10000, 1)
 LAMBDA_DOCKER_NETWORK = env_str("LAMBDA_DOCKER_NETWORK", "lambda-functions")
 LAMBDA_WORKER_HEARTBEAT = env_int("LAMBDA_WORKER_HEARTBEAT", 10, 2)
+# Days an invocation's row (Monitor tab, request history) is kept once it is done; queued
+# and running ones are never removed. Log lines follow each function's own log retention.
+LAMBDA_INVOCATION_RETENTION_DAYS = env_int("LAMBDA_INVOCATION_RETENTION_DAYS", 30, 1)
+# Days a failed event with no failure destination stays in the console's list of failed
+# events (counted from its arrival): SQS's longest message retention, a dead-letter queue's.
+LAMBDA_DEAD_LETTER_RETENTION_DAYS = env_int("LAMBDA_DEAD_LETTER_RETENTION_DAYS", 14, 1)
+# Seconds unpacked code must have been unused (and unclaimed by an upload) before it is
+# deleted: longer than the longest function timeout, so a running invocation keeps its code.
+LAMBDA_CODE_GRACE_SECONDS = env_int("LAMBDA_CODE_GRACE_SECONDS", 3600, 960)
 # Threads that wait on function URL and HTTP API invocations (each holds one request).
 LAMBDA_HTTP_THREADS = env_int("LAMBDA_HTTP_THREADS", 64, 1)
 

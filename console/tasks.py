@@ -20,3 +20,14 @@ def fire_schedule_rule(rule_id: int) -> None:
         return  # deleted or disabled since the scheduler read it
     payload = rule.input or json.dumps(scheduled_event(rule))
     invoke(rule.function, payload, invocation_type="Event", qualifier=rule.qualifier or None, source="schedule")
+
+
+# On the async queue, the one every worker consumes (as executor.tasks.reap). No retry: the
+# next run, an interval later, picks up whatever this one left. Its deletes go in short
+# batches, so it shares the database with the recorder rather than stopping it.
+@shared_task(name="console.tasks.housekeeping", queue="lambda.async", ignore_result=True)
+def housekeeping() -> dict[str, int]:
+    """Delete expired log lines, old invocation rows and unused code (run by beat)."""
+    from .services.retention import housekeeping_run
+
+    return housekeeping_run().as_dict()

@@ -150,3 +150,28 @@ def validate_cors(cors: object) -> dict:
             raise InvalidParameterValue("Cors.AllowCredentials must be true or false.", field="Cors")
         clean["AllowCredentials"] = cors["AllowCredentials"]
     return clean
+
+
+# --- Log retention --------------------------------------------------------------------------
+
+# CloudWatch Logs' PutRetentionPolicy takes only these day counts; no value (None) is its
+# default, "Never expire".
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192,
+                      2557, 2922, 3288, 3653)
+
+
+def validate_log_retention(value: object) -> int | None:
+    """A retention in days from CloudWatch's list, or None (also "" from a form) to never expire."""
+    if value is None or value == "":
+        return None
+    days = value
+    if isinstance(days, str) and re.fullmatch(r"\d+", days.strip()):
+        days = int(days)
+    if isinstance(days, bool) or not isinstance(days, int) or days not in LOG_RETENTION_DAYS:
+        # CloudWatch's own wording for a value outside the list.
+        raise InvalidParameterValue(
+            f"1 validation error detected: Value '{value}' at 'retentionInDays' failed to satisfy constraint: "
+            f"Member must satisfy enum value set: [{', '.join(map(str, LOG_RETENTION_DAYS))}]",
+            field="LogRetentionInDays",
+        )
+    return int(days)

@@ -8,13 +8,15 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from ..errors import LambdaError
-from ..forms import ConcurrencyForm, GeneralConfigurationForm, KeyValueForm, RecursionForm, add_service_error
+from ..forms import (ConcurrencyForm, GeneralConfigurationForm, KeyValueForm, LogRetentionForm, RecursionForm,
+                     add_service_error)
 from ..services.functions import function_set_concurrency, function_set_tags, function_update_configuration
+from ..services.logs import function_set_log_retention
 from ..services.recursion import function_set_recursive_loop
 from .base import function_context, owned_function
 from .triggers import configuration_sections
 
-SECTIONS = ("general", "environment", "concurrency", "recursion", "tags")
+SECTIONS = ("general", "environment", "concurrency", "recursion", "tags", "logging")
 # Shown by console/views/triggers.py; their forms are pages of their own.
 TRIGGER_SECTIONS = ("triggers", "function-url", "async")
 
@@ -30,6 +32,7 @@ def _forms(function) -> dict:
             "reserved_concurrency": function.reserved_concurrency}),
         "recursion": RecursionForm(initial={"recursive_loop": function.recursive_loop}),
         "tags": KeyValueForm(initial_pairs=function.tags),
+        "logging": LogRetentionForm(initial={"log_retention_days": function.log_retention_days or ""}),
     }
 
 
@@ -61,6 +64,8 @@ def configuration_update(request: HttpRequest, name: str, section: str) -> HttpR
         form = GeneralConfigurationForm(request.POST)
     elif section == "concurrency":
         form = ConcurrencyForm(request.POST)
+    elif section == "logging":
+        form = LogRetentionForm(request.POST)
     elif section == "recursion":
         form = RecursionForm(request.POST)
     else:
@@ -76,6 +81,8 @@ def configuration_update(request: HttpRequest, name: str, section: str) -> HttpR
             elif section == "concurrency":
                 function_set_concurrency(function, data["reserved_concurrency"] if data["mode"] == "reserved"
                                          else None)
+            elif section == "logging":
+                function_set_log_retention(function, data["log_retention_days"])
             elif section == "recursion":
                 function_set_recursive_loop(function, data["recursive_loop"])
             else:

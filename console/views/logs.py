@@ -8,7 +8,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from ..forms import LogSearchForm
-from ..services.logs import log_events, log_streams
+from ..services.logs import log_events, log_streams, retention_label
 from .base import function_context, owned_function
 
 STREAMS_PER_PAGE = 20
@@ -26,7 +26,8 @@ def logs_page(request: HttpRequest, name: str) -> HttpResponse:
     page_number = filters.get("page") or 1
     searching = bool(stream or text or request_id)
     context = function_context(request, function, "logs", form=form, searching=searching,
-                               stream=stream, text=text, request_id=request_id)
+                               stream=stream, text=text, request_id=request_id,
+                               retention=retention_label(function.log_retention_days))
     if searching:
         context["events"] = Paginator(log_events(function, stream=stream, text=text, request_id=request_id),
                                       EVENTS_PER_PAGE).get_page(page_number)
