@@ -218,7 +218,8 @@ def test_values_from_before_the_key_list_stay_readable(alice_account):
     with override_settings(LAMBDA_ENCRYPTION_KEY="an old passphrase, not a Fernet key"):
         legacy = python_function(alice_account, SECRET_HASHER, environment={"SECRET_TOKEN": "legacy"})
     new_key = Fernet.generate_key().decode()
-    with override_settings(LAMBDA_ENCRYPTION_KEYS=[new_key], LAMBDA_ENCRYPTION_KEY="an old passphrase, not a Fernet key"):
+    with override_settings(LAMBDA_ENCRYPTION_KEYS=[new_key],
+                           LAMBDA_ENCRYPTION_KEY="an old passphrase, not a Fernet key"):
         assert Function.objects.get(pk=fn.pk).environment == {"SECRET_TOKEN": "derived"}
         assert Function.objects.get(pk=legacy.pk).environment == {"SECRET_TOKEN": "legacy"}
         call_command("rotate_encryption_keys", stdout=StringIO())
