@@ -55,11 +55,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_daphne(port: int) -> subprocess.Popen:
-    log = open(Path(settings.VAR_DIR) / "bench-daphne.log", "w")
+def start_daphne(port: int, app: str = "console.asgi:application", ready_status: int = 200,
+                 log_name: str = "bench-daphne.log", env: dict | None = None) -> subprocess.Popen:
+    log = open(Path(settings.VAR_DIR) / log_name, "w")
     proc = subprocess.Popen(
-        [str(Path(sys.executable).parent / "daphne"), "-b", "127.0.0.1", "-p", str(port), "console.asgi:application"],
-        cwd=ROOT, env=dict(os.environ), stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        [str(Path(sys.executable).parent / "daphne"), "-b", "127.0.0.1", "-p", str(port), app],
+        cwd=ROOT, env={**os.environ, **(env or {})}, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -67,7 +68,7 @@ def start_daphne(port: int) -> subprocess.Popen:
         try:
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
             conn.request("GET", "/health")
-            if conn.getresponse().status == 200:
+            if conn.getresponse().status == ready_status:  # the trigger listener answers /health 404
                 return proc
         except OSError:
             time.sleep(0.2)
@@ -113,18 +114,21 @@ def main() -> None:
     import redis
 
     redis.Redis.from_url(settings.REDIS_URL).flushdb()
-    port = free_port()
+    port, trigger_port = free_port(), free_port()
     worker = start_worker(64)
-    daphne = None
+    daphne = triggers = None
     try:
         daphne = start_daphne(port)
+        # Function URLs are served by the trigger listener, never on the console's port.
+        triggers = start_daphne(trigger_port, "console.asgi:triggers_application", 404, "bench-triggers.log",
+                                {"LAMBDA_TRIGGER_PORT": str(trigger_port)})
         account, _ = Account.objects.get_or_create(account_id="999999999998", name="bench-http")
         account.functions.all().delete()
         fn = function_create(account, "url-warm", runtime="python3.11", zip_file=make_zip({"lambda_function.py": HANDLER}))
         config = function_url_create(account, fn, auth_type="NONE")
         path = f"/lambda-url/{config.url_id}/bench"
 
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)  # one keep-alive connection
+        conn = http.client.HTTPConnection("127.0.0.1", trigger_port, timeout=30)  # one keep-alive connection
 
         def get() -> float:
             start = time.perf_counter()
@@ -146,9 +150,9 @@ def main() -> None:
             invoke(fn, "{}", source="bench")
             direct.append((time.perf_counter() - start) * 1000)
 
-        url = f"http://127.0.0.1:{port}{path}"
-        wrk(url, 3, args.connections, daphne.pid)  # warm one environment per connection first
-        loaded = wrk(url, args.seconds, args.connections, daphne.pid)
+        url = f"http://127.0.0.1:{trigger_port}{path}"
+        wrk(url, 3, args.connections, triggers.pid)  # warm one environment per connection first
+        loaded = wrk(url, args.seconds, args.connections, triggers.pid)
         health = wrk(f"http://127.0.0.1:{port}/health", min(args.seconds, 4), args.connections, daphne.pid)
 
         print(json.dumps({
@@ -165,9 +169,10 @@ def main() -> None:
                         "kernel": platform.release()},
         }))
     finally:
-        if daphne is not None:
-            daphne.terminate()
-            daphne.wait(timeout=30)
+        for proc in (daphne, triggers):
+            if proc is not None:
+                proc.terminate()
+                proc.wait(timeout=30)
         worker.stop()
 
 

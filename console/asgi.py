@@ -10,13 +10,18 @@ django_app = ASGIStaticFilesHandler(get_asgi_application())
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402 - needs Django set up first
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from .routing import websocket_urlpatterns  # noqa: E402
 from .fastpath import FastPathRouter  # noqa: E402
+from .triggers.app import TriggerApp  # noqa: E402
+from .websocket_origin import SameOriginValidator  # noqa: E402
 
 application = ProtocolTypeRouter({
-    # The Lambda API and the HTTP triggers are served ahead of Django's handler (fastpath.py).
+    # The Lambda API is served ahead of Django's handler (fastpath.py); trigger paths answer 404.
     "http": FastPathRouter(django_app),
-    "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+    # Only the console's own origin (scheme, host and port): not a function URL's page on another port.
+    "websocket": SameOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
 })
+
+# Function URLs and HTTP APIs, on a listener of their own (Procfile `triggers`, LAMBDA_TRIGGER_PORT).
+triggers_application = TriggerApp()

@@ -1,10 +1,12 @@
-"""Requests answered ahead of Django's handler: the Lambda API and the HTTP triggers.
+"""Requests answered ahead of Django's handler: the Lambda API (and a 404 for trigger paths).
 
 Django's ASGI handler runs the request signals and the sync middleware through one shared
 thread, which caps Daphne near 300 requests a second on two cores whatever the view does.
 The Lambda API (paths under AWS's date prefixes) and the triggers need none of it: they
 have no session, no CSRF (API callers sign their requests with SigV4) and no HTML. Their
 views are called directly with an ASGIRequest; everything else goes to Django as usual.
+Function URLs and HTTP APIs are served by the trigger listener (console/triggers/app.py), never
+here: on the console's origin their paths and host names answer 404.
 """
 from __future__ import annotations
 
@@ -21,7 +23,6 @@ from django.urls import Resolver404, resolve
 from .api.errors import error_response, unexpected_error_response
 from .errors import RequestTooLarge
 from .triggers import asgi as triggers
-from .triggers import responses
 
 API_PATH_RE = re.compile(r"^/20\d\d-\d\d-\d\d/")
 API_URLCONF = "console.api.urls"
@@ -58,8 +59,10 @@ class FastPathRouter:
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] == "http":
-            if target := triggers.trigger_for(scope):
-                return await self._trigger(target, scope, receive, send)
+            if triggers.trigger_for(scope):
+                # Triggers have a listener of their own (console/triggers/app.py): a function's
+                # page must never be served from the console's origin.
+                return await send_response(HttpResponse(b"Not Found", status=404, content_type="text/plain"), send)
             if API_PATH_RE.match(scope.get("path", "")):
                 try:
                     match = resolve(scope["path"], urlconf=API_URLCONF)
@@ -73,18 +76,6 @@ class FastPathRouter:
     def _host_ok(scope: dict) -> bool:
         domain, _port = split_domain_port(triggers.host_of(scope))
         return validate_host(domain, settings.ALLOWED_HOSTS)
-
-    async def _trigger(self, target: tuple, scope, receive, send) -> None:
-        view, ident, prefix = target
-        if not self._host_ok(scope):
-            return await send_response(responses.message(400, "Bad Request"), send)
-        try:
-            body = await read_body(receive, triggers.BODY_LIMIT)
-        except ConnectionAbortedError:
-            return
-        if body is None:
-            return await send_response(responses.message(413, "Request Entity Too Large"), send)
-        await send_response(await view(ASGIRequest(scope, io.BytesIO(body)), ident, prefix), send)
 
     async def _api(self, match, scope, receive, send) -> None:
         request_id = str(uuid.uuid4())

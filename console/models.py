@@ -9,6 +9,7 @@ from django.db import models
 from django.utils import timezone
 
 from .fields import EncryptedJSONField
+from .triggers import endpoints
 
 
 def new_account_id() -> str:
@@ -349,11 +350,16 @@ class FunctionUrlConfig(models.Model):
 
     @property
     def hostname(self) -> str:
-        return f"{self.url_id}.lambda-url.{settings.LAMBDA_URL_DOMAIN}"
+        return endpoints.function_url_host(self.url_id)
 
     @property
     def path(self) -> str:
         return f"/lambda-url/{self.url_id}/"
+
+    @property
+    def url(self) -> str:
+        """The URL handed out: on the trigger listener, never the console's origin."""
+        return endpoints.function_url(self.url_id)
 
 
 class HttpApi(models.Model):
@@ -375,6 +381,11 @@ class HttpApi(models.Model):
     @property
     def path(self) -> str:
         return f"/http-api/{self.api_id}/"
+
+    @property
+    def url(self) -> str:
+        """The invoke URL handed out: on the trigger listener, never the console's origin."""
+        return endpoints.http_api_url(self.api_id)
 
 
 class HttpRoute(models.Model):

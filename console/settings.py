@@ -111,10 +111,9 @@ LAMBDA_ENCRYPTION_KEYS = env_fernet_keys("LAMBDA_ENCRYPTION_KEYS")
 # derived from SECRET_KEY is used (and is always tried last, so older values stay readable).
 LAMBDA_ENCRYPTION_KEY = env_str("LAMBDA_ENCRYPTION_KEY", "")
 DEBUG = env_bool("DEBUG", False)
+# The console's own host names. Trigger hosts (*.lambda-url.<domain>) are not among them: triggers are
+# served by a listener of their own (LAMBDA_TRIGGER_* below), never on the console's origin.
 ALLOWED_HOSTS = [h for h in env_str("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",") if h]
-# Function URLs are also served host-based, at <url-id>.lambda-url.<LAMBDA_URL_DOMAIN>.
-LAMBDA_URL_DOMAIN = env_str("LAMBDA_URL_DOMAIN", "localhost")
-ALLOWED_HOSTS.append(f".lambda-url.{LAMBDA_URL_DOMAIN}")
 
 INSTALLED_APPS = [
     "daphne",
@@ -203,6 +202,25 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
 ]
+# The console's cookies. Browsers do not isolate cookies by port, so pages served by the trigger
+# listener on the same host could read or write them: the CSRF secret lives in the session (no
+# cookie for a script to read), the session cookie is HttpOnly (the default) and its name is
+# derived from SECRET_KEY, so a function can neither guess it nor learn it (trigger events and
+# responses drop the console's cookies, console/triggers/cookies.py). Messages live in the session.
+def _cookie_suffix() -> str:
+    import hashlib
+    import hmac
+
+    return hmac.new(SECRET_KEY.encode(), b"console-cookie-names", hashlib.sha256).hexdigest()[:12]
+
+
+SESSION_COOKIE_NAME = f"console_session_{_cookie_suffix()}"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_USE_SESSIONS = True
+CSRF_COOKIE_NAME = f"console_csrf_{_cookie_suffix()}"
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "functions"
 LOGOUT_REDIRECT_URL = "login"
@@ -304,6 +322,18 @@ LAMBDA_DEAD_LETTER_RETENTION_DAYS = env_int("LAMBDA_DEAD_LETTER_RETENTION_DAYS",
 LAMBDA_CODE_GRACE_SECONDS = env_int("LAMBDA_CODE_GRACE_SECONDS", 3600, 960)
 # Threads that wait on function URL and HTTP API invocations (each holds one request).
 LAMBDA_HTTP_THREADS = env_int("LAMBDA_HTTP_THREADS", 64, 1)
+# HTTP triggers (function URLs, HTTP APIs) have a listener of their own (Procfile `triggers`,
+# console.asgi:triggers_application), so a function's HTML never runs on the console's origin.
+LAMBDA_TRIGGER_PORT = env_int("LAMBDA_TRIGGER_PORT", 8001, 1)
+# Where clients reach that listener: the base of every trigger URL the API and the console hand out.
+LAMBDA_TRIGGER_URL = env_str("LAMBDA_TRIGGER_URL", f"http://127.0.0.1:{LAMBDA_TRIGGER_PORT}").rstrip("/")
+# Function URLs are also served host-based, at <url-id>.lambda-url.<LAMBDA_URL_DOMAIN>, by the trigger
+# listener; that form is the one handed out only when the operator set the domain (it needs DNS).
+LAMBDA_URL_DOMAIN = env_str("LAMBDA_URL_DOMAIN", "localhost").lower()
+LAMBDA_URL_DOMAIN_SET = bool(os.environ.get("LAMBDA_URL_DOMAIN"))
+# More Host names the trigger listener answers to, comma-separated (ALLOWED_HOSTS syntax), besides
+# 127.0.0.1, localhost, LAMBDA_TRIGGER_URL's host and *.lambda-url.<LAMBDA_URL_DOMAIN>.
+LAMBDA_TRIGGER_HOSTS = [h for h in env_str("LAMBDA_TRIGGER_HOSTS", "").split(",") if h]
 
 LOGGING = {
     "version": 1,

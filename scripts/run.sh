@@ -9,7 +9,7 @@ scripts/services.sh docker
 [ -f var/dockerd.pid ] && kill -0 "$(cat var/dockerd.pid)" 2>/dev/null && started_dockerd="$(cat var/dockerd.pid)"
 scripts/services.sh redis-installed redis-password
 
-processes="web worker recorder beat"
+processes="web triggers worker recorder beat"
 # Our Redis asks for the password in var/redis.password, which every process reads
 # (console/settings.py builds REDIS_URL from it); REDIS_URL, when set, names another Redis.
 if [ -n "${REDIS_URL:-}" ]; then
@@ -46,6 +46,7 @@ trap cleanup EXIT
 
 echo
 echo "  Lambda console: http://127.0.0.1:${PORT}"
+echo "  Function URLs and HTTP APIs: ${LAMBDA_TRIGGER_URL:-http://127.0.0.1:${LAMBDA_TRIGGER_PORT:-8001}}"
 echo "  (Ctrl-C stops everything this started)"
 echo
 LAMBDA_WEB_PORT="$PORT" .venv/bin/honcho -f Procfile start $processes

@@ -185,27 +185,40 @@ def charlie_client(alice, charlie):
 
 
 class LiveServer:
-    """Daphne serving the console (HTTP and websockets) on the test database."""
+    """Daphne serving the console (HTTP and websockets) on the test database, and a second Daphne,
+    the trigger listener (function URLs and HTTP APIs), on a port of its own, as `make run` does."""
 
     def __init__(self, db_path: str) -> None:
         import socket
 
-        with socket.socket() as s:
+        with socket.socket() as s, socket.socket() as t:
             s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
+            t.bind(("127.0.0.1", 0))
+            self.port, self.trigger_port = s.getsockname()[1], t.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
+        self.trigger_url = f"http://127.0.0.1:{self.trigger_port}"
         self.log_path = Path(settings.VAR_DIR) / "daphne.log"
         env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings", "SQLITE_PATH": db_path,
-               "PYTHONUNBUFFERED": "1"}
+               "PYTHONUNBUFFERED": "1", "LAMBDA_TRIGGER_PORT": str(self.trigger_port),
+               "LAMBDA_TRIGGER_URL": self.trigger_url}
+        daphne = str(Path(sys.executable).parent / "daphne")
         self.proc = subprocess.Popen(
-            [str(Path(sys.executable).parent / "daphne"), "-b", "127.0.0.1", "-p", str(self.port),
-             "console.asgi:application"],
+            [daphne, "-b", "127.0.0.1", "-p", str(self.port), "console.asgi:application"],
             cwd=ROOT, env=env, stdout=open(self.log_path, "a"), stderr=subprocess.STDOUT, start_new_session=True)
+        self.trigger_proc = subprocess.Popen(
+            [daphne, "-b", "127.0.0.1", "-p", str(self.trigger_port), "console.asgi:triggers_application"],
+            cwd=ROOT, env=env, stdout=open(self.log_path, "a"), stderr=subprocess.STDOUT, start_new_session=True)
+        import urllib.error
         import urllib.request
 
         def ready():
-            if self.proc.poll() is not None:
+            if self.proc.poll() is not None or self.trigger_proc.poll() is not None:
                 raise RuntimeError(f"daphne exited: see {self.log_path}")
+            try:  # the trigger listener answers anything but a trigger with 404
+                urllib.request.urlopen(self.trigger_url + "/", timeout=1)
+            except urllib.error.HTTPError as exc:
+                if exc.code != 404:
+                    raise
             return urllib.request.urlopen(self.url + "/health", timeout=1).status == 200 or None
 
         eventually(ready, timeout=30, interval=0.2)
@@ -217,13 +230,14 @@ class LiveServer:
         self.start()
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
+        for proc in (self.proc, self.trigger_proc):
+            if proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                    proc.wait()
 
 
 @pytest.fixture(scope="session")
@@ -239,6 +253,12 @@ def live_server_process(django_db_setup, django_db_blocker):
 def live_server_url(live_server_process, worker) -> str:
     """The console's URL, with a worker that runs its invocations."""
     return live_server_process.url
+
+
+@pytest.fixture
+def trigger_url(live_server_process, worker) -> str:
+    """The trigger listener's URL (function URLs and HTTP APIs), with a worker."""
+    return live_server_process.trigger_url
 
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",

@@ -18,7 +18,7 @@ def _error(excinfo) -> str:
     return excinfo.value.response["Error"]["Code"]
 
 
-def test_function_url_config_life_cycle(alice_lambda, charlie_lambda, live_server_url):
+def test_function_url_config_life_cycle(alice_lambda, charlie_lambda, trigger_url):
     client = alice_lambda
     create_hello(client, "url-fn")
     with pytest.raises(ClientError) as missing:
@@ -29,7 +29,8 @@ def test_function_url_config_life_cycle(alice_lambda, charlie_lambda, live_serve
         FunctionName="url-fn", AuthType="NONE",
         Cors={"AllowOrigins": ["https://a.example"], "AllowMethods": ["GET"], "MaxAge": 60})
     assert created["ResponseMetadata"]["HTTPStatusCode"] == 201
-    assert created["FunctionUrl"].startswith(live_server_url + "/lambda-url/")
+    # On the trigger listener, never on the API's (the console's) origin.
+    assert created["FunctionUrl"].startswith(trigger_url + "/lambda-url/")
     assert created["FunctionArn"].endswith(":function:url-fn") and created["AuthType"] == "NONE"
     assert created["Cors"] == {"AllowOrigins": ["https://a.example"], "AllowMethods": ["GET"], "MaxAge": 60}
     assert created["InvokeMode"] == "BUFFERED" and created["CreationTime"]

@@ -121,7 +121,9 @@ def test_outsider_cannot_see_open_invoke_or_stream(browser, live_server_url, ali
         expect(page.locator("body")).to_contain_text("No functions")
         assert page.goto("/functions/alices").status == 404
         assert page.goto("/functions/alices/logs").status == 404
-        csrf = next(c["value"] for c in page.context.cookies() if c["name"] == "csrftoken")
+        page.goto("/")
+        # The CSRF secret lives in the session: the token is read from the page, as the console's JS does.
+        csrf = page.locator("input[name=csrfmiddlewaretoken]").first.input_value()
         response = page.request.post("/functions/alices/test/invoke", form={"body": "{}"},
                                      headers={"X-CSRFToken": csrf, "Referer": live_server_url + "/"})
         assert response.status == 404

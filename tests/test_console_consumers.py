@@ -9,6 +9,7 @@ from channels.auth import AuthMiddlewareStack
 from channels.layers import get_channel_layer
 from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
+from django.conf import settings
 
 from console.realtime import log_group
 from console.routing import websocket_urlpatterns
@@ -30,7 +31,8 @@ def _app():
 
 
 def _cookie_for(client) -> list[tuple[bytes, bytes]]:
-    return [(b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())]
+    name = settings.SESSION_COOKIE_NAME
+    return [(b"cookie", f"{name}={client.cookies[name].value}".encode())]
 
 
 async def _connect(path: str, headers):

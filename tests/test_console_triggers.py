@@ -3,6 +3,7 @@ Add destination, the Configuration tab's trigger sections and the HTTP APIs page
 from __future__ import annotations
 
 import pytest
+from django.conf import settings
 from django.test import Client
 from django.urls import reverse
 
@@ -180,8 +181,9 @@ def test_create_edit_and_delete_function_url(alice_client, fn):
     assert config.cors == {"AllowOrigins": ["https://a.example", "*"], "AllowMethods": ["GET", "POST"], "MaxAge": 60}
     page = alice_client.get(reverse("function-configuration", args=["hello"]) + "?section=function-url"
                             ).content.decode()
-    assert f"http://testserver/lambda-url/{config.url_id}/" in page
-    assert f"http://{config.url_id}.lambda-url.localhost/" in page and "NONE" in page
+    # On the trigger listener, never on the console's origin.
+    assert f"{settings.LAMBDA_TRIGGER_URL}/lambda-url/{config.url_id}/" in page and "NONE" in page
+    assert "testserver/lambda-url" not in page
 
     response = alice_client.post(url, {"auth_type": "AWS_IAM"})
     config.refresh_from_db()
@@ -242,6 +244,7 @@ def test_http_apis_page_lists_and_deletes(alice_client, alice_account, fn):
     page = alice_client.get(reverse("http-apis")).content.decode()
     assert "shop" in page and "GET /items/{id}" in page and "ANY /{proxy+}" in page and "hello" in page
     assert f'href="{reverse("http-apis")}"' in page  # linked in the top bar
+    assert f"{settings.LAMBDA_TRIGGER_URL}/http-api/{api.api_id}/" in page
     alice_client.post(reverse("http-api-route-delete", args=[api.api_id, route.route_id]))
     assert list(api.routes.values_list("route_key", flat=True)) == ["ANY /{proxy+}"]
     alice_client.post(reverse("http-api-delete", args=[api.api_id]))

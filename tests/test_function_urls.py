@@ -46,10 +46,10 @@ def test_function_url_settings_are_validated(alice_account):
 
 
 @pytest.mark.integration
-def test_aws_handler_answers_get_and_post_through_a_function_url(live_server_url, alice_account):
+def test_aws_handler_answers_get_and_post_through_a_function_url(trigger_url, alice_account):
     fn = python_function(alice_account, AWS_HANDLER)
     config = function_url_create(alice_account, fn, auth_type="NONE")
-    base = f"{live_server_url}/lambda-url/{config.url_id}"
+    base = f"{trigger_url}/lambda-url/{config.url_id}"
 
     got = request("GET", f"{base}/some/path?a=1&a=2&b=x%20y", headers=[
         ("Cookie", "c1=v1; c2=v2"), ("X-Multi", "one"), ("X-Multi", "two"), ("User-Agent", "tests/1.0")])
@@ -85,11 +85,11 @@ def test_aws_handler_answers_get_and_post_through_a_function_url(live_server_url
 
 
 @pytest.mark.integration
-def test_binary_bodies_travel_base64_both_ways(live_server_url, alice_account):
+def test_binary_bodies_travel_base64_both_ways(trigger_url, alice_account):
     fn = python_function(alice_account, AWS_HANDLER)
     config = function_url_create(alice_account, fn, auth_type="NONE")
     data = bytes(range(256)) * 4
-    got = request("POST", f"{live_server_url}/lambda-url/{config.url_id}/binary", body=data,
+    got = request("POST", f"{trigger_url}/lambda-url/{config.url_id}/binary", body=data,
                   headers=[("Content-Type", "application/octet-stream")])
     assert got.status == 200
     assert got.header("Content-Type") == "application/octet-stream"
@@ -97,20 +97,20 @@ def test_binary_bodies_travel_base64_both_ways(live_server_url, alice_account):
 
 
 @pytest.mark.integration
-def test_host_based_function_url(live_server_url, alice_account):
+def test_host_based_function_url(trigger_url, alice_account):
     fn = python_function(alice_account, AWS_HANDLER)
     config = function_url_create(alice_account, fn, auth_type="NONE")
-    got = request("GET", f"{live_server_url}/by-host?q=1", headers=[("Host", f"{config.hostname}:8000")])
+    got = request("GET", f"{trigger_url}/by-host?q=1", headers=[("Host", f"{config.hostname}:8001")])
     assert got.status == 200
     assert got.event["rawPath"] == "/by-host"
     assert got.event["requestContext"]["domainName"] == config.hostname
 
 
 @pytest.mark.integration
-def test_errors_give_502_and_the_url_keeps_working(live_server_url, alice_account):
+def test_errors_give_502_and_the_url_keeps_working(trigger_url, alice_account):
     fn = python_function(alice_account, AWS_HANDLER)
     config = function_url_create(alice_account, fn, auth_type="NONE")
-    base = f"{live_server_url}/lambda-url/{config.url_id}"
+    base = f"{trigger_url}/lambda-url/{config.url_id}"
     for path in ("/fail", "/malformed", "/bad-base64", "/marshal"):
         got = request("GET", base + path)
         assert (path, got.status, got.json()) == (path, 502, {"message": "Internal Server Error"})
@@ -120,13 +120,13 @@ def test_errors_give_502_and_the_url_keeps_working(live_server_url, alice_accoun
     assert hop.status == 201 and hop.body == b"ok" and hop.header("X-Ok") == "1"
     assert hop.header("Connection") != "close" and hop.header("Transfer-Encoding") is None
     assert request("GET", base + "/again").status == 200
-    assert request("GET", f"{live_server_url}/lambda-url/{'0' * 32}/").status == 403
+    assert request("GET", f"{trigger_url}/lambda-url/{'0' * 32}/").status == 403
     eventually(lambda: Invocation.objects.filter(function=fn, source="function-url", status="failed").count() == 2
                or None)
 
 
 @pytest.mark.integration
-def test_aws_iam_function_url_needs_a_signature_of_the_functions_account(live_server_url, alice, charlie,
+def test_aws_iam_function_url_needs_a_signature_of_the_functions_account(trigger_url, alice, charlie,
                                                                           alice_account):
     from botocore.auth import SigV4Auth
     from botocore.awsrequest import AWSRequest
@@ -136,13 +136,13 @@ def test_aws_iam_function_url_needs_a_signature_of_the_functions_account(live_se
 
     fn = python_function(alice_account, AWS_HANDLER)
     config = function_url_create(alice_account, fn, auth_type="AWS_IAM")
-    url = f"{live_server_url}/lambda-url/{config.url_id}/secure?x=1"
+    url = f"{trigger_url}/lambda-url/{config.url_id}/secure?x=1"
     unsigned = request("GET", url)
     assert (unsigned.status, unsigned.json()) == (403, {"Message": "Forbidden"})
 
     def signed(user) -> list[tuple[str, str]]:
         key, secret = access_key_create(user)
-        aws = AWSRequest(method="GET", url=url, headers={"Host": live_server_url.split("//")[1]})
+        aws = AWSRequest(method="GET", url=url, headers={"Host": trigger_url.split("//")[1]})
         SigV4Auth(Credentials(key.access_key_id, secret), "lambda", "us-east-1").add_auth(aws)
         return list(aws.headers.items())
 
@@ -154,13 +154,13 @@ def test_aws_iam_function_url_needs_a_signature_of_the_functions_account(live_se
 
 
 @pytest.mark.integration
-def test_cors_preflight_is_answered_from_the_configuration(live_server_url, alice_account):
+def test_cors_preflight_is_answered_from_the_configuration(trigger_url, alice_account):
     fn = python_function(alice_account, AWS_HANDLER)
     config = function_url_create(alice_account, fn, auth_type="NONE", cors={
         "AllowOrigins": ["https://app.example"], "AllowMethods": ["GET", "POST"],
         "AllowHeaders": ["content-type", "x-api-key"], "ExposeHeaders": ["x-ok"], "MaxAge": 300,
         "AllowCredentials": True})
-    base = f"{live_server_url}/lambda-url/{config.url_id}"
+    base = f"{trigger_url}/lambda-url/{config.url_id}"
     # The function would fail: a preflight never reaches it.
     pre = request("OPTIONS", base + "/fail", headers=[
         ("Origin", "https://app.example"), ("Access-Control-Request-Method", "POST"),
@@ -180,10 +180,10 @@ def test_cors_preflight_is_answered_from_the_configuration(live_server_url, alic
 
 
 @pytest.mark.integration
-def test_request_body_over_6_mb_gets_413(live_server_url, alice_account):
+def test_request_body_over_6_mb_gets_413(trigger_url, alice_account):
     fn = python_function(alice_account, AWS_HANDLER)
     config = function_url_create(alice_account, fn, auth_type="NONE")
-    base = f"{live_server_url}/lambda-url/{config.url_id}"
+    base = f"{trigger_url}/lambda-url/{config.url_id}"
     got = request("POST", base + "/big", body=b"x" * (6 * 1024 * 1024 + 1), headers=[("Content-Type", "text/plain")])
     assert got.status == 413
     # Under the limit as bytes but over it as a base64 event: refused the same way.

@@ -53,12 +53,12 @@ def test_routes_and_apis_stay_in_their_account(alice_account, charlie_account):
 
 
 @pytest.mark.integration
-def test_aws_handler_answers_routes_with_path_parameters(live_server_url, alice_account):
+def test_aws_handler_answers_routes_with_path_parameters(trigger_url, alice_account):
     fn = python_function(alice_account, AWS_HANDLER)
     api = http_api_create(alice_account, "shop")
     for key in ("GET /items/{id}", "POST /items", "ANY /{proxy+}"):
         http_route_create(api, key, fn)
-    base = f"{live_server_url}/http-api/{api.api_id}"
+    base = f"{trigger_url}/http-api/{api.api_id}"
 
     got = request("GET", f"{base}/items/42?color=red&color=blue", headers=[("Cookie", "a=1; b=2")])
     assert got.status == 200
@@ -91,16 +91,16 @@ def test_aws_handler_answers_routes_with_path_parameters(live_server_url, alice_
     assert binary.status == 200 and binary.body == b"\xff\xfe\x01\x00"
 
     assert request("GET", f"{base}/").json() == {"message": "Not Found"}  # no $default route
-    assert request("GET", f"{live_server_url}/http-api/zzzzzzzzzz/items").status == 404
+    assert request("GET", f"{trigger_url}/http-api/zzzzzzzzzz/items").status == 404
     eventually(lambda: Invocation.objects.filter(function=fn, source="http-api").count() == 5 or None)
 
 
 @pytest.mark.integration
-def test_default_route_errors_and_timeouts(live_server_url, alice_account):
+def test_default_route_errors_and_timeouts(trigger_url, alice_account):
     fn = python_function(alice_account, AWS_HANDLER, timeout=1)
     api = http_api_create(alice_account, "catch-all", cors={"AllowOrigins": ["*"], "AllowMethods": ["GET"]})
     http_route_create(api, "$default", fn)
-    base = f"{live_server_url}/http-api/{api.api_id}"
+    base = f"{trigger_url}/http-api/{api.api_id}"
     assert request("GET", f"{base}/").event["routeKey"] == "$default"
     assert request("GET", f"{base}/fail").status == 502
     assert request("GET", f"{base}/malformed").json() == {"message": "Internal Server Error"}

@@ -16,14 +16,10 @@ from .errors import json_response
 MAX_URL_ITEMS = 50
 
 
-def function_url(request: HttpRequest, config: FunctionUrlConfig) -> str:
-    """The URL that reaches the function on this server (the path-based form works without DNS)."""
-    return request.build_absolute_uri(config.path)
-
-
 def url_config(request: HttpRequest, config: FunctionUrlConfig, *, created: bool = False) -> dict[str, Any]:
     out: dict[str, Any] = {
-        "FunctionUrl": function_url(request, config),
+        # On the trigger listener, not on this API's origin (console/triggers/endpoints.py).
+        "FunctionUrl": config.url,
         "FunctionArn": config.function_arn,
         "AuthType": config.auth_type,
         "CreationTime": base_timestamp(config.created),

@@ -1,4 +1,5 @@
-"""Which requests are function URL or HTTP API calls (console/fastpath.py serves them).
+"""Which requests are function URL or HTTP API calls (the trigger listener, console/triggers/app.py,
+serves them; the console answers them 404).
 
 Paths /lambda-url/<url-id>/... and /http-api/<api-id>/..., and hosts
 <url-id>.lambda-url.<LAMBDA_URL_DOMAIN>. Trigger responses are the function's own: no

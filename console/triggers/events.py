@@ -9,6 +9,8 @@ from urllib.parse import parse_qsl, quote
 
 from django.http import HttpRequest
 
+from .cookies import request_cookies
+
 # Bodies of these types reach the function as text; any other body is base64, as on AWS
 # (form posts included: HTTP APIs and function URLs treat them as binary).
 TEXT_TYPES = ("application/json", "application/javascript", "application/ecmascript", "application/xml",
@@ -51,8 +53,9 @@ def http_event(request: HttpRequest, *, path: str, route_key: str, api_id: str, 
     for name, value in request_headers(request):
         value = value.encode("latin-1").decode("utf-8", errors="replace")
         if name == "cookie":
-            # Cookies travel apart from the headers, one entry per cookie.
-            cookies.extend(part.strip() for part in value.split(";") if part.strip())
+            # Cookies travel apart from the headers, one entry per cookie; the console's own
+            # (sent along by the browser, since cookies ignore ports) never reach a function.
+            cookies.extend(request_cookies(value))
             continue
         headers[name] = f"{headers[name]},{value}" if name in headers else value
     source_ip = request.META.get("REMOTE_ADDR") or "127.0.0.1"

@@ -10,6 +10,8 @@ from http.cookies import SimpleCookie
 
 from django.http import HttpRequest, HttpResponse
 
+from .cookies import may_set
+
 log = logging.getLogger(__name__)
 
 # Never passed on from a function's headers: hop-by-hop headers (RFC 9110 section 7.6.1)
@@ -104,6 +106,13 @@ def structured_response(answer: dict) -> HttpResponse:
     for cookie in raw_cookies:
         if FORBIDDEN_VALUE_RE.search(cookie) or not cookie.isascii():
             raise Malformed("a cookie holds a line break or a non-ASCII character")
+    # The console's cookies share the browser's jar with the trigger listener's (ports do not
+    # separate cookies): a function may not set, overwrite or shadow them.
+    kept = [cookie for cookie in raw_cookies if may_set(cookie)]
+    if len(kept) != len(raw_cookies):
+        log.warning("dropped %d Set-Cookie of a function's answer: the console's cookie names or nameless",
+                    len(raw_cookies) - len(kept))
+        raw_cookies = kept
     if raw_cookies:
         response.cookies = _RawCookies(raw_cookies)
     return response

@@ -2,7 +2,6 @@
 asynchronous invocation settings; the account's HTTP APIs."""
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
@@ -34,13 +33,6 @@ def _other_functions(request: HttpRequest, function: Function):
     return Function.objects.filter(account=account_of(request)).exclude(pk=function.pk).select_related("account")
 
 
-def host_url(request: HttpRequest, config: FunctionUrlConfig) -> str:
-    """The host-based form of a function URL, on the port this console answers on."""
-    port = request.get_port()
-    default = (request.scheme == "https" and port == "443") or (request.scheme == "http" and port == "80")
-    return f"{request.scheme}://{config.hostname}{'' if default else ':' + port}/"
-
-
 def configuration_sections(request: HttpRequest, function: Function, section: str) -> dict:
     """The context of the Configuration tab's trigger sections (Triggers, Function URL,
     Asynchronous invocation)."""
@@ -54,9 +46,7 @@ def configuration_sections(request: HttpRequest, function: Function, section: st
         config = FunctionUrlConfig.objects.filter(function=function, qualifier="").first()
         cors = [(key, ", ".join(map(str, value)) if isinstance(value, list) else str(value).lower()
                  if isinstance(value, bool) else value) for key, value in ((config.cors or {}) if config else {}).items()]
-        return {"url_config": config, "url_path": request.build_absolute_uri(config.path) if config else "",
-                "url_host": host_url(request, config) if config else "", "url_cors": cors,
-                "url_domain": settings.LAMBDA_URL_DOMAIN}
+        return {"url_config": config, "url_cors": cors}
     if section == "async":
         return {"async_config": EventInvokeConfig.objects.filter(function=function, qualifier="$LATEST").first(),
                 "failed_events": failed_events(function)}
