@@ -2,25 +2,74 @@
 
 `publish_log_line` is the one function the executor calls. It never blocks an invocation:
 lines go to a queue that one background thread drains in order, batching whatever has
-piled up into a single group message.
+piled up into a single group message. The queue is bounded (lines and bytes): when the
+channel layer cannot keep up, further lines are dropped, and the live view of each
+function that lost some gets one line saying how many.
 """
 from __future__ import annotations
 
 import asyncio
 import logging
-import queue
 import threading
 import time
+from collections import deque
 
 from channels.layers import get_channel_layer
 
 log = logging.getLogger(__name__)
 
-_queue: "queue.SimpleQueue[tuple[str, dict]]" = queue.SimpleQueue()
 _started = False
 _start_lock = threading.Lock()
 MAX_BATCH = 200
 LISTENER_CHECK = 0.25  # seconds: a viewer that just opened waits at most this long
+MAX_QUEUED_LINES = 10_000
+MAX_QUEUED_BYTES = 16 * 1024 * 1024  # a line may be up to 256 KB
+
+
+class LineQueue:
+    """A FIFO of (group, line) bounded in lines and bytes, that drops and counts beyond."""
+
+    def __init__(self, max_lines: int = MAX_QUEUED_LINES, max_bytes: int = MAX_QUEUED_BYTES) -> None:
+        self.max_lines = max_lines
+        self.max_bytes = max_bytes
+        self.items: deque[tuple[str, dict, int]] = deque()
+        self.bytes = 0
+        self.dropped: dict[str, int] = {}
+        self.ready = threading.Condition()
+
+    def put(self, group: str, line: dict) -> bool:
+        size = len(line.get("message") or "") + 100
+        with self.ready:
+            if len(self.items) >= self.max_lines or self.bytes + size > self.max_bytes:
+                self.dropped[group] = self.dropped.get(group, 0) + 1
+                return False
+            self.items.append((group, line, size))
+            self.bytes += size
+            if len(self.items) == 1:
+                self.ready.notify()
+            return True
+
+    def take(self, limit: int, timeout: float | None = None) -> tuple[list[tuple[str, dict]], dict[str, int]]:
+        """Up to `limit` lines in order, and the count of lines dropped per group since the last take."""
+        with self.ready:
+            if not self.items and not self.dropped:
+                self.ready.wait(timeout)
+            batch = []
+            while self.items and len(batch) < limit:
+                group, line, size = self.items.popleft()
+                self.bytes -= size
+                batch.append((group, line))
+            dropped, self.dropped = self.dropped, {}
+            return batch, dropped
+
+
+_queue = LineQueue()
+
+
+def drop_notice(count: int) -> dict:
+    """The line a live view gets in place of `count` lines it lost."""
+    return {"request_id": "", "log_stream": "", "timestamp": int(time.time() * 1000),
+            "message": f"[lambda] {count} log lines dropped from the live view: output faster than it can be sent"}
 
 
 def log_group(account_id: str, function_name: str) -> str:
@@ -31,7 +80,7 @@ def log_group(account_id: str, function_name: str) -> str:
 def publish_log_line(account_id: str, function_name: str, line: dict) -> None:
     """Queue one log line ({request_id, log_stream, timestamp, message}) for the live viewers."""
     _ensure_started()
-    _queue.put((log_group(account_id, function_name), line))
+    _queue.put(log_group(account_id, function_name), line)
 
 
 def _ensure_started() -> None:
@@ -83,16 +132,12 @@ def _run() -> None:
     layer = get_channel_layer()
     listeners = _Listeners(layer)
     while True:
-        group, line = _queue.get()
-        batches: dict[str, list[dict]] = {group: [line]}
-        count = 1
-        while count < MAX_BATCH:
-            try:
-                group, line = _queue.get_nowait()
-            except queue.Empty:
-                break
+        batch, dropped = _queue.take(MAX_BATCH)
+        batches: dict[str, list[dict]] = {}
+        for group, line in batch:
             batches.setdefault(group, []).append(line)
-            count += 1
+        for group, count in dropped.items():
+            batches.setdefault(group, []).append(drop_notice(count))
         for name, lines in batches.items():
             if not listeners.any(name):
                 continue

@@ -311,6 +311,12 @@ LAMBDA_ASYNC_RETRY_DELAYS = env_floats("LAMBDA_ASYNC_RETRY_DELAYS", "60,120")
 LAMBDA_MAX_QUEUED_EVENTS_PER_FUNCTION = env_int("LAMBDA_MAX_QUEUED_EVENTS_PER_FUNCTION", 10000, 1)
 LAMBDA_DOCKER_NETWORK = env_str("LAMBDA_DOCKER_NETWORK", "lambda-functions")
 LAMBDA_WORKER_HEARTBEAT = env_int("LAMBDA_WORKER_HEARTBEAT", 10, 2)
+# Connections a worker's Runtime API serves at once, all environments together (each
+# environment may hold 16; executor/runtime_api.py). Past it new ones are turned away with 429.
+LAMBDA_RUNTIME_API_MAX_CONNECTIONS = env_int("LAMBDA_RUNTIME_API_MAX_CONNECTIONS", 1024, 16)
+# Bytes of output one invocation keeps (UTF-8 plus CloudWatch's 26 bytes per line, and at most
+# 10,000 lines); later lines are dropped and counted in one "[lambda] ... dropped" line.
+LAMBDA_MAX_LOG_BYTES_PER_INVOCATION = env_int("LAMBDA_MAX_LOG_BYTES_PER_INVOCATION", 2 * 1024 * 1024, 64 * 1024)
 # Days an invocation's row (Monitor tab, request history) is kept once it is done; queued
 # and running ones are never removed. Log lines follow each function's own log retention.
 LAMBDA_INVOCATION_RETENTION_DAYS = env_int("LAMBDA_INVOCATION_RETENTION_DAYS", 30, 1)

@@ -53,7 +53,7 @@ class Attempt:
     payload: bytes
     invoked_arn: str
     timeout: float
-    lines: list[tuple[int, str]] = field(default_factory=list)
+    log: logs.LogBuffer = field(default_factory=logs.LogBuffer)
     delivered_at: float | None = None  # monotonic
     answered_at: float | None = None
     answer: bytes | None = None
@@ -111,7 +111,9 @@ class Environment:
         self.inbox: Attempt | None = None
         self.parked: DeliveryWaiter | None = None  # a runtime waiting in GET /next
         self.current: Attempt | None = None
-        self.pending_lines: list[tuple[int, str]] = []  # output before any invocation
+        self.max_log_bytes = _max_log_bytes()
+        self.pending_log = logs.LogBuffer(self.max_log_bytes)  # output between invocations
+        self.violation: str | None = None  # why the Runtime API stopped this environment
         self.init_failure: tuple[bytes, str] | None = None
         self.init_failed_at: float | None = None
         self.exited: containers.Exit | None = None
@@ -143,12 +145,13 @@ class Environment:
     def stop(self, wait: bool = False) -> None:
         """Retire this environment; its container is removed in the background unless `wait`."""
         with self.cond:
+            already = self.stopping
             self.stopping = True
             self.broken = True
             self.cond.notify_all()
         if self.ip:
             self.registry.remove(self.ip, self)
-        if self.container_id:
+        if self.container_id and (wait or not already):  # one removal in flight is enough
             (containers.remove if wait else containers.remove_later)(self.container_id)
 
     @property
@@ -164,7 +167,7 @@ class Environment:
             if self.ready_at is None:
                 self.ready_at = time.monotonic()
                 self.cond.notify_all()
-            if self.stopping:
+            if self.stopping or self.violation is not None:
                 raise EnvironmentGone()
             if self.inbox is not None:
                 return self._take_inbox()
@@ -197,11 +200,30 @@ class Environment:
             return True
 
     def response_too_large(self, request_id: str) -> None:
-        body = json.dumps({
-            "errorMessage": f"Response payload size exceeded maximum allowed payload size ({MAX_RESPONSE} bytes).",
-            "errorType": "Function.ResponseSizeTooLarge",
-        }).encode()
+        body = json.dumps({"errorMessage": _too_large_message(), "errorType": "Function.ResponseSizeTooLarge"}).encode()
         self.complete(request_id, body, "Function.ResponseSizeTooLarge")
+
+    def runtime_api_violation(self, error_type: str, reason: str) -> None:
+        """The runtime broke a bound of the Runtime API (runtime_api.py): the invocation it
+        serves ends with `error_type`, and this environment is stopped, never reused."""
+        with self.cond:
+            if self.violation is not None:
+                return
+            self.violation = reason
+            self.broken = True
+            attempt = self.current
+            if attempt is not None and attempt.answered_at is None:
+                rid = attempt.request_id
+                if error_type == "Function.ResponseSizeTooLarge":
+                    message = _too_large_message()
+                else:
+                    message = f"RequestId: {rid} Error: Runtime exited with error: Runtime API request refused: {reason}"
+                    self._line(attempt, message)
+                attempt.answered_at = time.monotonic()
+                attempt.answer = json.dumps({"errorType": error_type, "errorMessage": message}).encode()
+                attempt.error_type = error_type
+            self.cond.notify_all()
+        self.stop()
 
     def init_error(self, body: bytes, error_type: str) -> None:
         with self.cond:
@@ -231,10 +253,12 @@ class Environment:
         with self.cond:
             attempt = self.current
             if attempt is None:
-                self.pending_lines.append((now_ms(), message))
+                self.pending_log.add(now_ms(), message)  # bounded like an invocation's own output
                 return
             attempt.last_output_at = time.monotonic()
-            self._line(attempt, message)
+            stamp = now_ms()
+            if attempt.log.add(stamp, message):
+                self.sink(self.spec, self.log_stream_name, attempt.request_id, stamp, message)
 
     def _on_end(self, request_id: str) -> None:
         with self.cond:
@@ -243,8 +267,9 @@ class Environment:
                 self.cond.notify_all()
 
     def _line(self, attempt: Attempt, message: str) -> None:
+        """A line of the platform's own (START, END, REPORT, errors): always kept."""
         stamp = now_ms()
-        attempt.lines.append((stamp, message))
+        attempt.log.add_platform(stamp, message)
         self.sink(self.spec, self.log_stream_name, attempt.request_id, stamp, message)
 
     # The worker thread -------------------------------------------------------------------
@@ -257,10 +282,11 @@ class Environment:
         with self.cond:
             self.invocations += 1
             self.current = attempt
-            for stamp, message in self.pending_lines:  # init output belongs to the first invocation
-                attempt.lines.append((stamp, message))
+            # Output since the last invocation (init output for the first) belongs to this one,
+            # and counts against its bound.
+            attempt.log, self.pending_log = self.pending_log, logs.LogBuffer(self.max_log_bytes)
+            for stamp, message in attempt.log.lines:
                 self.sink(self.spec, self.log_stream_name, request_id, stamp, message)
-            self.pending_lines.clear()
             self.inbox = attempt
             waiter, self.parked = self.parked, None
             delivery = self._take_inbox() if waiter is not None else None
@@ -272,6 +298,9 @@ class Environment:
             if init_ms is None and cold:
                 init_ms = (time.monotonic() - self.created_at) * 1000
             outcome = self._outcome(attempt, timed_out, init_ms)
+            notice = attempt.log.drop_notice()
+            if notice:
+                self._line(attempt, notice)
             self._line(attempt, logs.end_line(request_id))
             self._line(attempt, logs.report_line(request_id, outcome.duration_ms, outcome.billed_ms,
                                                  self.spec.memory_size, outcome.max_memory_mb, init_ms))
@@ -283,6 +312,8 @@ class Environment:
         return outcome
 
     def _finished(self, attempt: Attempt) -> bool:
+        if self.violation is not None and attempt.answered_at is not None:
+            return True  # the environment is being stopped: no end marker will come
         if self.init_failure is not None and attempt.answered_at is None:
             return self.exited is not None  # keep the runtime's last words
         if attempt.answered_at is not None:
@@ -347,7 +378,7 @@ class Environment:
         return Outcome(
             request_id=rid, ok=ok, payload=payload, error_type=error_type, duration_ms=duration,
             init_duration_ms=init_ms, max_memory_mb=(memory + 1048575) // 1048576 if memory else None,
-            lines=attempt.lines, log_stream_name=self.log_stream_name,
+            lines=attempt.log.lines, log_stream_name=self.log_stream_name,
         )
 
 
@@ -357,3 +388,13 @@ def _error_type_of(payload: bytes) -> str:
     except ValueError:
         return ""
     return doc.get("errorType", "") if isinstance(doc, dict) else ""
+
+
+def _too_large_message() -> str:
+    return f"Response payload size exceeded maximum allowed payload size ({MAX_RESPONSE} bytes)."
+
+
+def _max_log_bytes() -> int:
+    from django.conf import settings
+
+    return getattr(settings, "LAMBDA_MAX_LOG_BYTES_PER_INVOCATION", logs.DEFAULT_MAX_LOG_BYTES)

@@ -69,7 +69,8 @@ def invoke(function: Function, payload: bytes | str = b"", invocation_type: str 
             "The operation cannot be performed at this time. The function is currently in the following "
             f"state: {function.state}")
     spec = spec_for(function, qualifier)
-    qualifier = qualifier or "$LATEST"
+    # What the caller named, "" for nothing: the runtime sees the unqualified ARN then, as on AWS.
+    qualifier = qualifier or ""
     request_id = str(uuid.uuid4())
     if invocation_type == "DryRun":
         return InvokeResult(request_id, 204, executed_version=spec.version)

@@ -10,7 +10,14 @@ from collections.abc import Callable, Iterator
 # Our Python and Node bootstraps write this after an invocation's output and before they
 # answer; once it is read, every line of that invocation has arrived.
 SENTINEL_RE = re.compile(rb"\x1e\x1eLAMBDA-END ([0-9a-f-]{36})\x1e\x1e\n")
-MAX_LINE = 256 * 1024  # CloudWatch Logs cuts events at 256 KB
+# CloudWatch Logs takes events of at most 256 KB, counting 26 bytes of overhead each
+# (PutLogEvents API reference); Lambda splits a longer line into events of 2^18 - 26 bytes.
+EVENT_OVERHEAD = 26
+MAX_EVENT = 256 * 1024 - EVENT_OVERHEAD
+# What one invocation keeps: PutLogEvents' 10,000 events per batch, and a byte budget
+# (LAMBDA_MAX_LOG_BYTES_PER_INVOCATION) counted as CloudWatch counts a batch.
+MAX_LINES_PER_INVOCATION = 10_000
+DEFAULT_MAX_LOG_BYTES = 2 * 1024 * 1024
 
 
 def read_frames(sock: socket.socket) -> Iterator[bytes]:
@@ -66,10 +73,14 @@ class LineSplitter:
         if final:
             if tail:
                 self._emit(tail)
-        elif len(tail) > MAX_LINE:
-            self._emit(tail)
-        else:
-            self.pending = tail
+            return
+        # A line still open is held back only up to one event's size: a function that
+        # writes without a newline cannot grow the reader's buffer.
+        while len(tail) > MAX_EVENT:
+            cut = _utf8_cut(tail, MAX_EVENT)
+            self._emit(tail[:cut])
+            tail = tail[cut:]
+        self.pending = tail
 
     def flush(self) -> None:
         if self.pending:
@@ -77,7 +88,85 @@ class LineSplitter:
             self._emit(line)
 
     def _emit(self, line: bytes) -> None:
-        self.on_line(line.rstrip(b"\r").decode("utf-8", errors="replace"))
+        for piece in split_message(line.rstrip(b"\r").decode("utf-8", errors="replace")):
+            self.on_line(piece)
+
+
+def _utf8_cut(data: bytes, limit: int) -> int:
+    """An index <= limit that does not fall inside a UTF-8 sequence (if the data is UTF-8)."""
+    cut = limit
+    for _ in range(3):
+        if cut >= len(data) or data[cut] & 0xC0 != 0x80:
+            break
+        cut -= 1
+    return cut
+
+
+def split_message(text: str) -> list[str]:
+    """A line as CloudWatch events: pieces of at most MAX_EVENT bytes of UTF-8, in order."""
+    if len(text) * 4 <= MAX_EVENT:
+        return [text]
+    data = text.encode()
+    if len(data) <= MAX_EVENT:
+        return [text]
+    pieces = []
+    start = 0
+    while start < len(data):
+        end = start + _utf8_cut(data[start:start + MAX_EVENT + 4], MAX_EVENT)
+        pieces.append(data[start:end].decode())
+        start = end
+    return pieces
+
+
+class LogBuffer:
+    """One invocation's log lines, bounded.
+
+    The function's own lines are kept until the budget is spent (bytes counted as
+    CloudWatch counts them, or MAX_LINES_PER_INVOCATION lines); every later one is dropped
+    and only counted, so a function that prints without end costs the worker, Redis and the
+    database a bounded amount. The platform's lines (START, END, REPORT, errors) are always kept.
+    """
+
+    def __init__(self, max_bytes: int = DEFAULT_MAX_LOG_BYTES, max_lines: int = MAX_LINES_PER_INVOCATION) -> None:
+        self.max_bytes = max_bytes
+        self.max_lines = max_lines
+        self.lines: list[tuple[int, str]] = []
+        self.size = 0
+        self.kept = 0
+        self.dropped = 0
+        self.over = ""  # which bound was passed
+
+    def add(self, stamp: int, message: str) -> bool:
+        """Keep one line of the function's output if the budget allows; False if dropped."""
+        if not self.dropped:  # once dropping, every later line goes too: no gaps in what is kept
+            cost = (len(message) if message.isascii() else len(message.encode())) + EVENT_OVERHEAD
+            if self.kept >= self.max_lines:
+                self.over = f"{self.max_lines} lines"
+            elif self.size + cost > self.max_bytes:
+                self.over = _size(self.max_bytes)
+            else:
+                self.lines.append((stamp, message))
+                self.size += cost
+                self.kept += 1
+                return True
+        self.dropped += 1
+        return False
+
+    def add_platform(self, stamp: int, message: str) -> None:
+        self.lines.append((stamp, message))
+
+    def drop_notice(self) -> str | None:
+        if not self.dropped:
+            return None
+        return f"[lambda] {self.dropped} log lines dropped: output over {self.over}"
+
+
+def _size(count: int) -> str:
+    if count % (1024 * 1024) == 0:
+        return f"{count // (1024 * 1024)} MB"
+    if count % 1024 == 0:
+        return f"{count // 1024} KB"
+    return f"{count} bytes"
 
 
 def start_line(request_id: str, version: str) -> str:

@@ -61,9 +61,10 @@ class SyncContext:
 
 
 def execute(spec: EnvSpec, request_id: str, payload: bytes,
-            sync: SyncContext | None = None) -> tuple[Execution, Outcome | None]:
+            sync: SyncContext | None = None, qualifier: str = "") -> tuple[Execution, Outcome | None]:
     """Run one invocation here. For a synchronous one, the answer and the record go out in
-    the same round trip to Redis that frees the concurrency slot."""
+    the same round trip to Redis that frees the concurrency slot. `qualifier`: the version
+    or alias the caller named ("" for none), a synchronous call's is in `sync`."""
     node = get_node()
     lease = spec.timeout + INIT_TIMEOUT + 30
     try:
@@ -87,7 +88,7 @@ def execute(spec: EnvSpec, request_id: str, payload: bytes,
             execution = _throttled(spec, request_id, concurrency.ACCOUNT_LIMIT)
         else:
             try:
-                outcome = env.invoke(request_id, payload, spec.qualified_arn)
+                outcome = env.invoke(request_id, payload, spec.invoked_arn(sync.qualifier if sync else qualifier))
             finally:
                 node.pool.release(env)
             execution = _execution(spec, request_id, outcome)

@@ -48,6 +48,11 @@ class EnvSpec:
         """The function version whose older environments a newer spec retires."""
         return f"{self.function_arn}:{self.version}"
 
+    def invoked_arn(self, qualifier: str | None) -> str:
+        """The ARN the caller used, as a runtime sees it (Lambda-Runtime-Invoked-Function-Arn):
+        unqualified when the caller named no qualifier, else with the version or alias it named."""
+        return f"{self.function_arn}:{qualifier}" if qualifier else self.function_arn
+
     @property
     def qualified_arn(self) -> str:
         return f"{self.function_arn}:{self.version}"

@@ -87,7 +87,7 @@ def invoke_async(request_id: str) -> None:
         started=timezone.now())
     if not claimed:
         return  # another delivery of this event got there first
-    execution, outcome = execute(spec, request_id, invocation.payload.encode())
+    execution, outcome = execute(spec, request_id, invocation.payload.encode(), qualifier=invocation.qualifier)
     if execution.status == Invocation.Status.THROTTLED:
         Invocation.objects.filter(pk=invocation.pk).update(
             status=Invocation.Status.QUEUED, attempts=F("attempts") - 1, worker="",

@@ -42,12 +42,34 @@ def lambda_handler(event, context):
     assert out["echo"] == {"hello": "world"}
     assert out["name"] == fn.name
     assert out["version"] == "$LATEST"
-    assert out["arn"] == f"{fn.arn}:$LATEST"
+    assert out["arn"] == fn.arn  # invoked without a qualifier: the unqualified ARN, as on AWS
     assert out["memory"] == 128
     assert out["request_id"] == result.request_id
     assert out["group"] == f"/aws/lambda/{fn.name}"
     assert "[$LATEST]" in out["stream"]
     assert out["remaining_ok"] is True
+
+
+def test_the_invoked_arn_is_the_one_the_caller_used(worker, alice_account):
+    """AWS's context object: invoked_function_arn is "the ARN that's used to invoke the function.
+    Indicates if the invoker specified a version number or alias" (Lambda developer guide,
+    python-context.html); the runtime gets it in Lambda-Runtime-Invoked-Function-Arn."""
+    from console.services.versions import alias_create, version_publish
+
+    fn = python_function(alice_account, """
+def lambda_handler(event, context):
+    return context.invoked_function_arn
+""")
+    version = version_publish(fn)
+    alias_create(fn, "prod", str(version.number))
+    assert body(invoke(fn, "{}")) == fn.arn
+    assert body(invoke(fn, "{}", qualifier="$LATEST")) == f"{fn.arn}:$LATEST"
+    by_version = invoke(fn, "{}", qualifier=str(version.number), log_type="Tail")
+    assert body(by_version) == f"{fn.arn}:{version.number}", by_version.log_tail
+    assert body(invoke(fn, "{}", qualifier="prod")) == f"{fn.arn}:prod"
+    queued = invoke(fn, "{}", invocation_type="Event")
+    done = eventually(lambda: Invocation.objects.get(request_id=queued.request_id, status=Invocation.Status.SUCCEEDED), timeout=30)
+    assert json.loads(done.response) == fn.arn
 
 
 def test_container_gets_the_environment_aws_sets(worker, alice_account):
