@@ -51,6 +51,35 @@ def env_floats(name: str, default: str) -> list[float]:
         raise ImproperlyConfigured(f"{name} must be comma-separated numbers, got {raw!r}")
 
 
+def env_ports(name: str, default: str) -> list[tuple[int, int]]:
+    """Comma-separated ports or ranges ("29001-29032,8080") as (first, last) pairs."""
+    raw = os.environ.get(name, default)
+    ranges = []
+    for part in (p.strip() for p in raw.split(",")):
+        if not part:
+            continue
+        first, _, last = part.partition("-")
+        try:
+            pair = (int(first), int(last or first))
+        except ValueError:
+            raise ImproperlyConfigured(f"{name} must be comma-separated ports or ranges, got {raw!r}")
+        if not 1 <= pair[0] <= pair[1] <= 65535:
+            raise ImproperlyConfigured(f"{name} has an invalid port range {part!r}")
+        ranges.append(pair)
+    return ranges
+
+
+def env_cidrs(name: str, default: str) -> list[str]:
+    """Comma-separated IPv4 or IPv6 networks ("10.1.0.0/16,fd00::/64"), normalised."""
+    import ipaddress
+
+    raw = os.environ.get(name, default)
+    try:
+        return [str(ipaddress.ip_network(p.strip(), strict=False)) for p in raw.split(",") if p.strip()]
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be comma-separated networks (CIDR), got {raw!r}")
+
+
 VAR_DIR = Path(env_str("LAMBDA_VAR_DIR", str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
@@ -310,6 +339,16 @@ LAMBDA_ASYNC_RETRY_DELAYS = env_floats("LAMBDA_ASYNC_RETRY_DELAYS", "60,120")
 # cannot fill the database and the broker with events no worker will reach for hours.
 LAMBDA_MAX_QUEUED_EVENTS_PER_FUNCTION = env_int("LAMBDA_MAX_QUEUED_EVENTS_PER_FUNCTION", 10000, 1)
 LAMBDA_DOCKER_NETWORK = env_str("LAMBDA_DOCKER_NETWORK", "lambda-functions")
+# The functions' network policy (executor/netpolicy.py): functions reach the internet and
+# the project's own endpoints on the host, nothing else. Off: no firewall rules are installed.
+LAMBDA_NETWORK_POLICY = env_bool("LAMBDA_NETWORK_POLICY", True)
+# Ports the Runtime API may listen on (each worker binds the first free one): the rules
+# open exactly these on the bridge's gateway, so they stay the same however many workers run.
+LAMBDA_RUNTIME_API_PORTS = env_ports("LAMBDA_RUNTIME_API_PORTS", "29001-29032")
+# Other ports of the host's gateway address functions may call (the project's service endpoints).
+LAMBDA_FUNCTION_HOST_PORTS = env_ports("LAMBDA_FUNCTION_HOST_PORTS", "")
+# Private or special ranges functions may reach anyway: our counterpart of a VPC configuration.
+LAMBDA_FUNCTION_ALLOWED_CIDRS = env_cidrs("LAMBDA_FUNCTION_ALLOWED_CIDRS", "")
 LAMBDA_WORKER_HEARTBEAT = env_int("LAMBDA_WORKER_HEARTBEAT", 10, 2)
 # Connections a worker's Runtime API serves at once, all environments together (each
 # environment may hold 16; executor/runtime_api.py). Past it new ones are turned away with 429.

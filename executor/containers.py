@@ -68,6 +68,14 @@ def ensure_network(name: str) -> str:
     raise ContainerError(f"Docker network {name} has no gateway address")
 
 
+def inspect_network(name: str) -> dict | None:
+    """The engine's description of a network (bridge name, gateways), or None if missing."""
+    try:
+        return client().api.inspect_network(name)
+    except NotFound:
+        return None
+
+
 @dataclass
 class Started:
     container_id: str

@@ -6,6 +6,7 @@ the worker is alive (a heartbeat key), so others can clean up after it if it die
 """
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import socket
@@ -17,7 +18,7 @@ from django.conf import settings
 
 from console import realtime
 
-from . import concurrency, containers
+from . import concurrency, containers, netpolicy
 from .pool import Pool
 from .runtime_api import RuntimeAPIServer
 from .spec import EnvSpec
@@ -38,13 +39,28 @@ def worker_alive(worker_id: str) -> bool:
     return bool(concurrency.connection().exists(HEARTBEAT_PREFIX + worker_id))
 
 
+def runtime_api_server(host: str) -> RuntimeAPIServer:
+    """The Runtime API on the first free port of LAMBDA_RUNTIME_API_PORTS: the network
+    policy opens exactly that range, whichever worker holds which port."""
+    for first, last in settings.LAMBDA_RUNTIME_API_PORTS:
+        for port in range(first, last + 1):
+            try:
+                return RuntimeAPIServer(host, port)
+            except OSError as exc:
+                if exc.errno != errno.EADDRINUSE:
+                    raise
+    raise RuntimeError(f"no free port for the Runtime API on {host} in LAMBDA_RUNTIME_API_PORTS")
+
+
 class Node:
     def __init__(self) -> None:
         # Unique per process: a restarted worker must not look like the one that died.
         self.worker_id = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self.network = settings.LAMBDA_DOCKER_NETWORK
         gateway = containers.ensure_network(self.network)
-        self.server = RuntimeAPIServer(gateway, 0)
+        # Every start, not just the network's creation: iptables rules do not survive a reboot.
+        netpolicy.ensure(self.network)
+        self.server = runtime_api_server(gateway)
         self.server.start()
         self.pool = Pool(self.network, self.server.address, self.server.registry, self.worker_id, publish_line)
         self.stopped = threading.Event()

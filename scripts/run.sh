@@ -36,6 +36,8 @@ fi
 .venv/bin/python manage.py ensure_admin
 
 cleanup() {
+  # The functions' firewall rules (the worker installs them too, when it starts as root).
+  .venv/bin/python -m executor.netpolicy down || true
   if [ -n "$started_dockerd" ]; then
     echo "stopping dockerd"
     kill "$started_dockerd" 2>/dev/null || true
@@ -43,6 +45,8 @@ cleanup() {
   fi
 }
 trap cleanup EXIT
+# Functions reach the internet and the Runtime API, not the host, the LAN or cloud metadata.
+.venv/bin/python -m executor.netpolicy up
 
 echo
 echo "  Lambda console: http://127.0.0.1:${PORT}"

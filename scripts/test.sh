@@ -18,6 +18,9 @@ if [ -z "${REDIS_URL:-}" ]; then
     *) scripts/services.sh redis ;;  # ours: nothing to do; another password: says so and stops
   esac
 fi
-trap '[ -n "$started_redis" ] && kill "$started_redis" 2>/dev/null || true' EXIT
+# The functions' network policy on the tests' network, removed on the way out.
+netpolicy() { DJANGO_SETTINGS_MODULE=tests.settings .venv/bin/python -m executor.netpolicy "$1"; }
+trap '[ -n "$started_redis" ] && kill "$started_redis" 2>/dev/null; netpolicy down || true' EXIT
+netpolicy up
 .venv/bin/python -m executor.images
 .venv/bin/python -m pytest "$@"
