@@ -20,6 +20,7 @@ from django.http import HttpResponse
 from django.http.request import split_domain_port, validate_host
 from django.urls import Resolver404, resolve
 
+from .api import foreign
 from .api.errors import error_response, unexpected_error_response
 from .errors import RequestTooLarge
 from .triggers import asgi as triggers
@@ -63,6 +64,8 @@ class FastPathRouter:
                 # Triggers have a listener of their own (console/triggers/app.py): a function's
                 # page must never be served from the console's origin.
                 return await send_response(HttpResponse(b"Not Found", status=404, content_type="text/plain"), send)
+            if service := foreign.service_of(scope):  # signed for S3, SQS...: that service's error shape
+                return await foreign.answer(service, scope, receive, send)
             if API_PATH_RE.match(scope.get("path", "")):
                 try:
                     match = resolve(scope["path"], urlconf=API_URLCONF)

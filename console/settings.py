@@ -339,6 +339,12 @@ LAMBDA_ASYNC_RETRY_DELAYS = env_floats("LAMBDA_ASYNC_RETRY_DELAYS", "60,120")
 # cannot fill the database and the broker with events no worker will reach for hours.
 LAMBDA_MAX_QUEUED_EVENTS_PER_FUNCTION = env_int("LAMBDA_MAX_QUEUED_EVENTS_PER_FUNCTION", 10000, 1)
 LAMBDA_DOCKER_NETWORK = env_str("LAMBDA_DOCKER_NETWORK", "lambda-functions")
+# Image repositories every account may run as an Image function, comma-separated prefixes
+# matched against ImageUri's repository (e.g. "registry.example.com/shared/"). Beyond these an
+# account may run only images of its own ECR repositories (<account-id>.dkr.ecr.<region>
+# .amazonaws.com/...), as on AWS; our runtime images (lambda-runtime/) only if listed here.
+LAMBDA_IMAGE_ALLOWED_PREFIXES = [p.strip() for p in env_str("LAMBDA_IMAGE_ALLOWED_PREFIXES", "").split(",")
+                                 if p.strip()]
 # The functions' network policy (executor/netpolicy.py): functions reach the internet and
 # the project's own endpoints on the host, nothing else. Off: no firewall rules are installed.
 LAMBDA_NETWORK_POLICY = env_bool("LAMBDA_NETWORK_POLICY", True)

@@ -210,7 +210,8 @@ def exit_of(container_id: str) -> Exit:
 def remove(container_id: str) -> None:
     """Kill and remove; a container that is already gone is fine."""
     try:
-        client().api.remove_container(container_id, force=True)
+        # v: with the anonymous volumes the image declares (VOLUME), which would outlive it otherwise.
+        client().api.remove_container(container_id, force=True, v=True)
     except NotFound:
         pass
     except (DockerException, OSError) as exc:
@@ -266,8 +267,13 @@ def peak_memory_bytes(cgroup: Path | None) -> int | None:
 
 
 def image_exists(image: str) -> bool:
+    """Whether the engine has this image (a name it cannot parse is an image it does not have)."""
     try:
         client().api.inspect_image(image)
         return True
     except NotFound:
         return False
+    except APIError as exc:
+        if exc.status_code == 400:
+            return False
+        raise

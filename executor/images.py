@@ -106,11 +106,10 @@ def _image_id(tag: str) -> str | None:
 
 
 def local_image_exists(name: str) -> bool:
-    """Whether the Docker host has the image `name` (the create wizard's container image check)."""
-    try:
-        return _image_id(name) is not None
-    except DockerUnavailable:
-        return False
+    """Whether the Docker engine has the image `name` (Image functions' check on create and update)."""
+    from .containers import image_exists  # the engine's own answer, through the SDK containers use
+
+    return image_exists(name)
 
 
 def stale_images() -> list[str]:

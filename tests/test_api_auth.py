@@ -1,12 +1,19 @@
 """SigV4 access keys: the Security credentials page, the command, and each 403 of the API."""
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import hashlib
 import io
+import json
+import urllib.error
+import urllib.request
 
 import botocore
 import botocore.auth
 import pytest
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 from django.core.management import call_command
 from django.urls import reverse
@@ -14,7 +21,7 @@ from django.urls import reverse
 from console.models import AccessKey
 from console.services.access_keys import access_key_create
 
-from .api_helpers import lambda_client
+from .api_helpers import REGION, create_hello, hello_zip, lambda_client
 
 
 @pytest.fixture
@@ -124,3 +131,59 @@ def test_deactivating_a_key_takes_effect_at_once_in_this_process(alice):
     assert access_key_for_signature(key.access_key_id) is not None  # now cached
     access_key_set_active(key, False)
     assert access_key_for_signature(key.access_key_id) is None
+
+
+def _signed(server: str, key: tuple[str, str], method: str, path: str, body: bytes,
+            content_sha256: str) -> dict[str, str]:
+    """The headers of a request signed by botocore's signer with x-amz-content-sha256 among the signed ones."""
+    request = AWSRequest(method=method, url=server + path, data=body,
+                         headers={"Content-Type": "application/json", "x-amz-content-sha256": content_sha256})
+    botocore.auth.SigV4Auth(Credentials(*key), "lambda", REGION).add_auth(request)
+    assert "x-amz-content-sha256" in request.headers["Authorization"]
+    return dict(request.prepare().headers)
+
+
+def _send(server: str, method: str, path: str, headers: dict[str, str], body: bytes) -> tuple[int, str, dict]:
+    raw = urllib.request.Request(server + path, data=body, method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(raw, timeout=60) as response:
+            return response.status, "", json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers.get("x-amzn-ErrorType", ""), json.loads(error.read() or b"{}")
+
+
+# The signature covers x-amz-content-sha256, not the body: the server must check that the body is
+# the one hashed. AWS answers a mismatch as a signature that does not hold (S3's wording, "The
+# provided 'x-amz-content-sha256' header does not match what was computed."; Lambda's restJson
+# code for it is InvalidSignatureException, 403, IAM's "Troubleshoot Signature Version 4 signing").
+def test_replayed_update_function_code_with_another_body_is_refused(server, alice_key):
+    client = lambda_client(server, *alice_key)
+    create_hello(client, "replayed")
+    path = "/2015-03-31/functions/replayed/code"
+    body = json.dumps({"ZipFile": base64.b64encode(hello_zip("v2")).decode()}).encode()
+    captured = _signed(server, alice_key, "PUT", path, body, hashlib.sha256(body).hexdigest())
+    status, _, config = _send(server, "PUT", path, captured, body)
+    assert status == 200
+    assert config["CodeSha256"] == base64.b64encode(hashlib.sha256(hello_zip("v2")).digest()).decode()
+
+    swapped = json.dumps({"ZipFile": base64.b64encode(hello_zip("evil")).decode()}).encode()
+    status, code, error = _send(server, "PUT", path, captured, swapped)
+    assert (status, code) == (403, "InvalidSignatureException")
+    assert error["message"] == "The provided 'x-amz-content-sha256' header does not match what was computed."
+    assert client.get_function(FunctionName="replayed")["Configuration"]["CodeSha256"] == config["CodeSha256"]
+    # The same request again, body and all, is still a valid request within the clock skew.
+    assert _send(server, "PUT", path, captured, body)[0] == 200
+
+
+def test_streaming_payloads_are_refused_and_unsigned_payload_is_allowed(server, alice_key):
+    client = lambda_client(server, *alice_key)
+    create_hello(client, "streamed")
+    path = "/2015-03-31/functions/streamed/configuration"
+    body = json.dumps({"Description": "changed"}).encode()
+    streaming = _signed(server, alice_key, "PUT", path, body, "STREAMING-AWS4-HMAC-SHA256-PAYLOAD")
+    status, code, error = _send(server, "PUT", path, streaming, body)
+    assert (status, code) == (403, "InvalidSignatureException") and "aws-chunked" in error["message"]
+    assert client.get_function_configuration(FunctionName="streamed")["Description"] == ""
+    unsigned = _signed(server, alice_key, "PUT", path, body, "UNSIGNED-PAYLOAD")
+    assert _send(server, "PUT", path, unsigned, body)[0] == 200
+    assert client.get_function_configuration(FunctionName="streamed")["Description"] == "changed"

@@ -6,6 +6,7 @@ import base64
 import json
 
 import pytest
+from botocore.exceptions import ClientError
 
 from console.models import Alias, Function, Version
 from console.services.access_keys import access_key_create
@@ -192,3 +193,23 @@ def test_code_storage_exceeded(alice_account, monkeypatch):
     with pytest.raises(CodeStorageExceeded):
         service.function_create(alice_account, "big", runtime="python3.11", zip_file=hello_zip())
     assert not Function.objects.filter(name="big").exists()
+
+
+# AWS's "Common Errors" page: a request for an operation the service does not know is
+# UnknownOperationException, HTTP 404. The answer names what was asked for, never "function not found".
+def test_operations_not_served_are_unknown_operations_that_name_them(server, key, client, existing):
+    before = _state()
+    with pytest.raises(ClientError) as caught:
+        client.get_policy(FunctionName="kept")
+    error = caught.value.response
+    assert (error["ResponseMetadata"]["HTTPStatusCode"], error["Error"]["Code"]) == (404, "UnknownOperationException")
+    assert "GetPolicy" in error["Error"]["Message"]
+    with pytest.raises(ClientError) as caught:
+        client.list_event_source_mappings()
+    assert "ListEventSourceMappings" in caught.value.response["Error"]["Message"]
+    for method, path in (("POST", "/2021-10-31/functions/kept/whatever"), ("GET", "/2015-03-31/nothing-here"),
+                         ("PATCH", "/2015-03-31/functions/kept"), ("POST", "/2015-03-31/functions/kept")):
+        status, code, body = _raw(server, key, method, path, b"{}")
+        assert (status, code) == (404, "UnknownOperationException"), (method, path)
+        assert f"{method} {path}" in body["message"] and "not found" not in body["message"]
+    assert _state() == before

@@ -96,7 +96,7 @@ def test_create_container_image_needs_a_local_image(alice_client, alice_account)
     response = alice_client.post(reverse("function-create"), {
         "method": "image", "function_name": "img", "image_uri": "no-such-image:never", "architecture": "x86_64",
         "memory_size": "128", "timeout": "3"})
-    assert "is not on the Docker host" in response.content.decode()
+    assert "Source image no-such-image:never is not valid" in response.content.decode()
     assert not Function.objects.exists()
 
 

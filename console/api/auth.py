@@ -8,6 +8,7 @@ re-implements the HMAC chain.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import hmac
 import re
 from dataclasses import dataclass
@@ -27,6 +28,8 @@ ALGORITHM = "AWS4-HMAC-SHA256"
 AMZ_DATE_FORMAT = "%Y%m%dT%H%M%SZ"
 MAX_SKEW = dt.timedelta(minutes=5)
 SERVICE = "lambda"
+CONTENT_SHA256 = "x-amz-content-sha256"
+UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
 _AUTH_RE = re.compile(
     r"^AWS4-HMAC-SHA256\s+Credential=(?P<credential>[^,\s]+),\s*SignedHeaders=(?P<signed>[^,\s]+),"
     r"\s*Signature=(?P<signature>[0-9a-f]{64})\s*$")
@@ -100,9 +103,35 @@ def authenticate(request: HttpRequest, now: dt.datetime | None = None) -> Caller
         raise InvalidSignature(
             "The request signature we calculated does not match the signature you provided. Check your AWS "
             "Secret Access Key and signing method. Consult the service documentation for details.")
+    check_payload_hash(request, match["signed"].split(";"))
     access_key_touch(key)
     membership = getattr(key.user, "membership", None)  # loaded with the key
     return Caller(key, membership.account if membership is not None else account_for_user(key.user))
+
+
+def check_payload_hash(request: HttpRequest, signed: list[str]) -> None:
+    """A signed x-amz-content-sha256 must be the body's own hash.
+
+    botocore's canonical request takes that header's value as the payload hash, so the
+    signature covers the header, not the body: without this check a captured request could
+    be replayed, within the clock skew, with another body (say another zip). AWS answers a
+    mismatch as S3 does (XAmzContentSHA256Mismatch); Lambda speaks restJson, where a
+    signature that does not hold is InvalidSignatureException, 403 (IAM's "Troubleshoot
+    Signature Version 4 signing" page). aws-chunked uploads (STREAMING-*) carry a signature
+    per chunk that this API does not verify, so they are refused.
+    """
+    if CONTENT_SHA256 not in signed:
+        return  # the signer hashed the body itself: the signature already covers it
+    claimed = request.headers.get(CONTENT_SHA256, "")
+    if claimed == UNSIGNED_PAYLOAD:
+        return
+    if claimed.upper().startswith("STREAMING-"):
+        raise InvalidSignature(
+            f"The {CONTENT_SHA256} value {claimed} asks for an aws-chunked upload, which this API does not accept. "
+            "Send the body in one piece, signed with its SHA-256.")
+    actual = hashlib.sha256(request.body).hexdigest()
+    if not hmac.compare_digest(claimed.lower().encode(), actual.encode()):
+        raise InvalidSignature(f"The provided '{CONTENT_SHA256}' header does not match what was computed.")
 
 
 def _raw_path(request: HttpRequest) -> str:

@@ -23,6 +23,7 @@ from ..models import Account, Alias, Function, Version
 from ..services.functions import function_get
 from .auth import authenticate
 from .errors import error_response, unexpected_error_response
+from .unknown import unknown_operation_error
 
 Handler = Callable[..., HttpResponse]
 
@@ -38,11 +39,6 @@ MAX_ITEMS = 10000
 DEFAULT_ITEMS = 50
 
 
-class UnknownOperation(LambdaError):
-    code = "UnknownOperationException"
-    status = 404
-
-
 def operations(**handlers: Handler) -> Callable:
     """A view answering each HTTP method with its operation, e.g. operations(GET=get_alias, PUT=...)."""
 
@@ -51,6 +47,7 @@ def operations(**handlers: Handler) -> Callable:
         handler = handlers.get(request.method or "")
         return await sync_to_async(_call, thread_sensitive=False, executor=EXECUTOR)(request, handler, kwargs)
 
+    view.handlers = handlers  # which methods this path serves: console.api.unknown asks
     return view
 
 
@@ -60,7 +57,7 @@ def _call(request: HttpRequest, handler: Handler | None, kwargs: dict[str, str])
     try:
         caller = authenticate(request)
         if handler is None:
-            raise UnknownOperation(f"Unknown operation: {request.method} {request.path}")
+            raise unknown_operation_error(request)
         response = handler(request, caller.account, **kwargs)
     except LambdaError as exc:
         return error_response(exc, request_id)
@@ -77,12 +74,8 @@ def _call(request: HttpRequest, handler: Handler | None, kwargs: dict[str, str])
 
 
 def not_an_operation(request: HttpRequest, account: Account, rest: str = "") -> HttpResponse:
-    """Paths under the API's prefixes that match no operation, e.g. a name holding a slash."""
-    if "/functions/" in request.path:
-        raise InvalidParameterValue(
-            f"1 validation error detected: Value '{rest}' at 'functionName' failed to satisfy constraint: "
-            "Member must satisfy regular expression pattern: " + FUNCTION_REF_RE.pattern)
-    raise UnknownOperation(f"Unknown operation: {request.method} {request.path}")
+    """Paths under the API's prefixes that match no operation served here."""
+    raise unknown_operation_error(request)
 
 
 # --- Request bodies ------------------------------------------------------------------------

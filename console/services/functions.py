@@ -13,6 +13,7 @@ from ..codestore import store_zip
 from ..errors import CodeStorageExceeded, InvalidParameterValue, ResourceConflict, ResourceNotFound
 from ..models import Account, Function, PackageType, State, Version
 from .concurrency import reservation_set
+from .images import image_check
 
 CONFIG_FIELDS = ("description", "memory_size", "timeout", "ephemeral_storage", "environment",
                  "handler", "runtime", "image_config")
@@ -117,7 +118,7 @@ def function_create(
         if not image_uri:
             raise InvalidParameterValue("An Image function needs ImageUri.", field="ImageUri")
         fields.update(_clean_config(config, package_type, ""))
-        fields["image_uri"] = image_uri
+        fields["image_uri"] = image_check(account, image_uri)
     if Function.objects.filter(account=account, name=name).exists():
         raise ResourceConflict(f"Function already exist: {name}", field="FunctionName")
     return Function.objects.create(account=account, name=name, state=State.ACTIVE, **fields)
@@ -144,7 +145,7 @@ def function_update_code(function: Function, zip_file: bytes | None = None, imag
     else:
         if not image_uri:
             raise InvalidParameterValue("ImageUri is required for an Image function.", field="ImageUri")
-        function.image_uri = image_uri
+        function.image_uri = image_check(function.account, image_uri)
     _touch(function)
     function.save()
     return function

@@ -48,16 +48,11 @@ def function_create_from_blueprint(account: Account, name: str, blueprint: str, 
 
 def function_create_from_image(account: Account, name: str, image_uri: str, architecture: str = "x86_64",
                                **config: Any) -> Function:
-    """A container image function; the image must already be on the Docker host."""
-    from executor.images import local_image_exists
-
+    """A container image function; the image must be on the Docker host and the account's to run."""
     architecture = _architecture(architecture)
     image_uri = (image_uri or "").strip()
     if not image_uri:
         raise InvalidParameterValue("Enter the name of a local container image.", field="image_uri")
-    if not local_image_exists(image_uri):
-        raise InvalidParameterValue(
-            f"The image {image_uri} is not on the Docker host. Build or load it there first.", field="image_uri")
     function = function_create(account, name, package_type=PackageType.IMAGE, image_uri=image_uri, **config)
     return _set_architecture(function, architecture)
 
