@@ -110,12 +110,17 @@ class Handler(socketserver.BaseRequestHandler):
                 return
 
     def _one_request(self) -> None:
-        request_line = self.conn.readline(MAX_REQUEST_LINE, "request line")
+        head = self.conn.take_head(MAX_HEADER_BYTES, MAX_HEADERS + 1, MAX_HEADER_LINE - 2)
+        if head is None:  # not all here yet, or out of bounds: line by line, each bound checked
+            request_line = self.conn.readline(MAX_REQUEST_LINE, "request line")
+            self.headers = self._headers()
+        else:
+            request_line = head[0]
+            self.headers = self._header_fields(head[1:])
         try:
             method, path, _version = request_line.decode("latin-1").split()
         except ValueError:
             raise Violation(400, "malformed request line")
-        self.headers = self._headers()
         self.path = path
         self.close_connection = self.headers.get("connection", "").lower() == "close"
         if method == "GET":
@@ -139,10 +144,17 @@ class Handler(socketserver.BaseRequestHandler):
                 raise Violation(431, f"more than {MAX_HEADERS} headers")
             if total > MAX_HEADER_BYTES:
                 raise Violation(431, f"headers over {MAX_HEADER_BYTES} bytes")
+            headers.update(self._header_fields([line]))
+
+    @staticmethod
+    def _header_fields(lines: list[bytes]) -> dict[str, str]:
+        headers: dict[str, str] = {}
+        for line in lines:
             name, sep, value = line.decode("latin-1").partition(":")
             if not sep:
                 raise Violation(400, "malformed header line")
             headers[name.strip().lower()] = value.strip()
+        return headers
 
     def _reply(self, status: int, body: dict | bytes = b"", headers: dict[str, str] | None = None,
                close: bool = False) -> None:
@@ -163,14 +175,14 @@ class Handler(socketserver.BaseRequestHandler):
             log.warning("Runtime API: refused %s (%s); stopping environment %s", self.ip, violation.reason, env.id[:8])
             env.runtime_api_violation(violation.error_type, violation.reason)
 
-    def _environment(self, wait: float = REGISTRATION_WAIT) -> "Environment | None":
+    def _environment(self, wait: float | None = None) -> "Environment | None":
         """The environment behind this connection, if it may speak for one.
 
         Bridge addresses are reused: a connection opened before an environment existed is
         a leftover of an earlier container at that address (whose runtime may still be
         calling while it is removed), and must never take the new one's events.
         """
-        env = self.server.registry.lookup(self.ip, wait=wait)
+        env = self.server.registry.lookup(self.ip, wait=REGISTRATION_WAIT if wait is None else wait)
         if env is None or self.accepted_at < getattr(env, "created_at", 0.0):
             return None
         if self.env is None:

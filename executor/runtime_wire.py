@@ -75,6 +75,19 @@ class Connection:
             raise Closed()
         self.buffer += data
 
+    def take_head(self, max_bytes: int, max_lines: int, max_line: int) -> list[bytes] | None:
+        """The request line and header lines, if the whole head is already buffered and
+        within the bounds (the common case: one read per request); else None, and nothing
+        is consumed, for the line-by-line path to read or refuse."""
+        end = self.buffer.find(b"\r\n\r\n", 0, max_bytes)
+        if end < 0:
+            return None
+        lines = bytes(self.buffer[:end]).split(b"\r\n")
+        if len(lines) > max_lines or any(len(line) > max_line for line in lines):
+            return None
+        del self.buffer[:end + 4]
+        return lines
+
     def readline(self, limit: int, what: str, status: int = 400) -> bytes:
         searched = 0
         while True:

@@ -244,3 +244,18 @@ def test_a_runtime_that_does_not_read_its_event_does_not_hold_the_invoking_threa
     assert env.violations == [("Runtime.ExitError", "the runtime did not read its event")]
     a.close()
     b.close()
+
+
+def test_requests_split_across_reads_or_with_bare_newlines_are_read(server):
+    env = FakeEnvironment()
+    server.registry.add("127.0.0.1", env)
+    answer = raw(server, b"GET /2018-06-01/runtime/invocation/next HTTP/1.1\nConnection: close\n\n")
+    assert answer.startswith(b"HTTP/1.1 200 ")
+    sock = socket.create_connection(server.server_address[:2], timeout=5)
+    request = (f"POST /2018-06-01/runtime/invocation/{env.request_id}/response HTTP/1.1\r\n"
+               "Content-Length: 4\r\n\r\n\"ok\"").encode()
+    for byte in request:  # one byte at a time
+        sock.sendall(bytes([byte]))
+    assert sock.recv(1024).startswith(b"HTTP/1.1 202 ")
+    assert env.answers == [(env.request_id, b'"ok"', None)]
+    sock.close()
