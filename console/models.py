@@ -231,7 +231,9 @@ class Invocation(models.Model):
     objects = InvocationQuerySet.as_manager()
 
     class Meta:
-        indexes = [models.Index(fields=["function", "-started"]), models.Index(fields=["status"])]
+        # (function, status): the async queue bound counts a function's queued events on every Event call.
+        indexes = [models.Index(fields=["function", "-started"]), models.Index(fields=["status"]),
+                   models.Index(fields=["function", "status"])]
 
 
 class LogEvent(models.Model):
