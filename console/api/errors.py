@@ -25,6 +25,9 @@ def json_response(data: dict | None, status: int = 200, request_id: str | None =
 
 
 def error_response(exc: LambdaError, request_id: str | None = None) -> HttpResponse:
+    # Every refused request is logged once, here, whatever refused it (SigV4, validation, throttling).
+    if exc.status < 500:
+        logger.info("Lambda API request %s refused: %d %s: %s", request_id or "-", exc.status, exc.code, exc.message)
     body = {"Type": "Service" if exc.status >= 500 else "User", "message": exc.message, **exc.extra}
     response = json_response(body, exc.status, request_id)
     response["x-amzn-ErrorType"] = exc.code
