@@ -8,7 +8,7 @@ from django.conf import settings
 from console import codestore
 from console.errors import ResourceNotFound
 from console.models import Alias, Function, PackageType, Version
-from console.services.concurrency import account_reserved
+from console.services.concurrency import account_reserved_recent
 
 from .images import image_for_runtime
 from .spec import EnvSpec
@@ -64,5 +64,5 @@ def spec_for(function: Function, qualifier: str | None = None) -> EnvSpec:
         image_config=dict(config.image_config or {}),
         reserved_concurrency=function.reserved_concurrency,
         # A reserved function draws only on its reservation: the account's sum is not needed then.
-        account_reserved=account_reserved(function.account_id) if function.reserved_concurrency is None else 0,
+        account_reserved=account_reserved_recent(function.account_id) if function.reserved_concurrency is None else 0,
     )

@@ -8,6 +8,7 @@ account shares the unreserved rest, of which a minimum must stay unreserved.
 from __future__ import annotations
 
 import math
+import time
 
 from django.conf import settings
 from django.db import transaction
@@ -31,6 +32,24 @@ def account_reserved(account_id: int, exclude: Function | None = None) -> int:
     if exclude is not None:
         functions = functions.exclude(pk=exclude.pk)
     return functions.aggregate(total=Sum("reserved_concurrency"))["total"] or 0
+
+
+# What each account reserves, as the invoke path reads it: one aggregate query per invocation
+# cost more than the rest of building its spec (0.6 ms against 0.02 ms), so the sum is kept
+# for a second. A change made in this process is seen at once; elsewhere within that second.
+RESERVED_TTL = 1.0
+_reserved_cache: dict[int, tuple[float, int]] = {}
+
+
+def account_reserved_recent(account_id: int) -> int:
+    """`account_reserved`, at most RESERVED_TTL seconds old."""
+    now = time.monotonic()
+    cached = _reserved_cache.get(account_id)
+    if cached is not None and now - cached[0] < RESERVED_TTL:
+        return cached[1]
+    total = account_reserved(account_id)
+    _reserved_cache[account_id] = (now, total)
+    return total
 
 
 def unreserved_concurrency(limit: int, reserved: int) -> int:
@@ -57,4 +76,5 @@ def reservation_set(function: Function, reserved: int | None) -> Function:
                 field="ReservedConcurrentExecutions")
         function.reserved_concurrency = reserved
         function.save(update_fields=["reserved_concurrency"])
+        transaction.on_commit(lambda: _reserved_cache.pop(function.account_id, None))
     return function
