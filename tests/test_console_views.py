@@ -283,6 +283,10 @@ def test_concurrency_and_tags(alice_client, fn):
                       {"key_0": "team", "value_0": "core"})
     fn.refresh_from_db()
     assert fn.reserved_concurrency == 5 and fn.tags == {"team": "core"}
+    # As AWS's console, the section shows what the account's other functions have left.
+    page = alice_client.get(reverse("function-configuration", args=["hello"]) + "?section=concurrency")
+    assert "Unreserved account concurrency: <strong class=\"unreserved-concurrency\">45</strong> of 50" in (
+        page.content.decode())
     alice_client.post(reverse("function-configuration-update", args=["hello", "concurrency"]), {"mode": "unreserved"})
     fn.refresh_from_db()
     assert fn.reserved_concurrency is None

@@ -1,6 +1,7 @@
 """The Configuration tab: general settings, environment variables, concurrency and tags."""
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -10,6 +11,7 @@ from django.views.decorators.http import require_POST
 from ..errors import LambdaError
 from ..forms import (ConcurrencyForm, GeneralConfigurationForm, KeyValueForm, LogRetentionForm, RecursionForm,
                      add_service_error)
+from ..services.concurrency import account_reserved, unreserved_concurrency
 from ..services.functions import function_set_concurrency, function_set_tags, function_update_configuration
 from ..services.logs import function_set_log_retention
 from ..services.recursion import function_set_recursive_loop
@@ -39,6 +41,10 @@ def _forms(function) -> dict:
 def _render(request, function, section: str, forms: dict, status: int = 200) -> HttpResponse:
     context = function_context(request, function, "configuration", section=section, **{f"{k}_form": v
                                                                                       for k, v in forms.items()})
+    if section == "concurrency":  # as AWS's console: the account's figures beside the form
+        limit = settings.LAMBDA_ACCOUNT_CONCURRENCY
+        context.update(account_concurrency=limit, unreserved_concurrency=unreserved_concurrency(
+            limit, account_reserved(function.account_id)))
     return render(request, "console/function/configuration.html", context, status=status)
 
 
