@@ -58,10 +58,15 @@ class Worker:
         self.pid = worker.pid
 
     def stop(self) -> None:
+        from executor import netpolicy
+
         for proc in self.processes:
             os.killpg(proc.pid, signal.SIGTERM)
         for proc in self.processes:
             proc.wait(timeout=60)
+        # The worker fenced the bench's network when it started as root; leave no rule behind.
+        if netpolicy.available() is None:
+            netpolicy.down(settings.LAMBDA_DOCKER_NETWORK)
 
 
 def start_worker(threads: int) -> Worker:
