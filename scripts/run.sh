@@ -1,15 +1,24 @@
 #!/usr/bin/env bash
-# `make run`: everything on this machine, stopped together on Ctrl-C.
+# `make run`: everything on this machine, each process restarted when it dies
+# (scripts/supervise.py), all stopped together on Ctrl-C.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PORT="${PORT:-8000}"
 started_dockerd=""
 
+# dockerd is stopped on the way out only if this run started it: one started earlier (by
+# `make test`, another `make run`) may be serving others.
+dockerd_before="$(cat var/dockerd.pid 2>/dev/null || true)"
 scripts/services.sh docker
-[ -f var/dockerd.pid ] && kill -0 "$(cat var/dockerd.pid)" 2>/dev/null && started_dockerd="$(cat var/dockerd.pid)"
+dockerd_now="$(cat var/dockerd.pid 2>/dev/null || true)"
+if [ -n "$dockerd_now" ] && [ "$dockerd_now" != "$dockerd_before" ] && kill -0 "$dockerd_now" 2>/dev/null; then
+  started_dockerd="$dockerd_now"
+fi
 scripts/services.sh redis-installed redis-password
 
-processes="web triggers worker recorder beat"
+# In starting order; scripts/supervise.py stops them in reverse: beat and the worker before the
+# recorder (which writes the worker's last records), the web tier after them, Redis last.
+processes="web triggers recorder worker beat"
 # Our Redis asks for the password in var/redis.password, which every process reads
 # (console/settings.py builds REDIS_URL from it); REDIS_URL, when set, names another Redis.
 if [ -n "${REDIS_URL:-}" ]; then
@@ -26,7 +35,8 @@ else
       echo "error: the Redis on 127.0.0.1:${REDIS_PORT:-6379} wants another password; set REDIS_URL or REDIS_PORT" >&2
       exit 1 ;;
     *)
-      mkdir -p var/redis && chmod 700 var/redis  # its append-only file holds every message
+      redis_dir="${REDIS_DIR:-var/redis}"
+      mkdir -p "$redis_dir" && chmod 700 "$redis_dir"  # its append-only file holds every message
       processes="redis $processes" ;;
   esac
 fi
@@ -53,4 +63,9 @@ echo "  Lambda console: http://127.0.0.1:${PORT}"
 echo "  Function URLs and HTTP APIs: ${LAMBDA_TRIGGER_URL:-http://127.0.0.1:${LAMBDA_TRIGGER_PORT:-8001}}"
 echo "  (Ctrl-C stops everything this started)"
 echo
-LAMBDA_WEB_PORT="$PORT" .venv/bin/honcho -f Procfile start $processes
+# In the background, so that a SIGTERM to this script reaches the supervisor too (Ctrl-C's SIGINT
+# reaches both), and the cleanup above runs once it has stopped everything.
+LAMBDA_WEB_PORT="$PORT" .venv/bin/python -u scripts/supervise.py -f Procfile $processes &
+supervisor=$!
+trap 'kill -TERM "$supervisor" 2>/dev/null || true' INT TERM HUP
+while kill -0 "$supervisor" 2>/dev/null; do wait "$supervisor" || true; done
