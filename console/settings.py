@@ -356,6 +356,9 @@ LAMBDA_FUNCTION_HOST_PORTS = env_ports("LAMBDA_FUNCTION_HOST_PORTS", "")
 # Private or special ranges functions may reach anyway: our counterpart of a VPC configuration.
 LAMBDA_FUNCTION_ALLOWED_CIDRS = env_cidrs("LAMBDA_FUNCTION_ALLOWED_CIDRS", "")
 LAMBDA_WORKER_HEARTBEAT = env_int("LAMBDA_WORKER_HEARTBEAT", 10, 2)
+# Seconds a worker told to stop (SIGTERM, Ctrl-C) lets running invocations finish; past it they are
+# cut short: their events go back to the queue uncounted, their synchronous callers get a ServiceException.
+LAMBDA_WORKER_STOP_GRACE = env_int("LAMBDA_WORKER_STOP_GRACE", 30, 0)
 # Connections a worker's Runtime API serves at once, all environments together (each
 # environment may hold 16; executor/runtime_api.py). Past it new ones are turned away with 429.
 LAMBDA_RUNTIME_API_MAX_CONNECTIONS = env_int("LAMBDA_RUNTIME_API_MAX_CONNECTIONS", 1024, 16)

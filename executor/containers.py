@@ -34,6 +34,10 @@ class ContainerError(Exception):
     """The engine refused or failed to start a container."""
 
 
+class EngineUnavailable(Exception):
+    """The Docker engine does not answer (stopped, restarting): a fault of the host, not the function's."""
+
+
 def client() -> docker.DockerClient:
     global _client
     with _client_lock:
@@ -145,6 +149,7 @@ def start(spec: EnvSpec, env_id: str, runtime_api: str, network: str, worker: st
         kwargs["working_dir"] = "/var/task"
     if config.get("WorkingDirectory"):
         kwargs["working_dir"] = config["WorkingDirectory"]
+    container_id = ""
     try:
         created = api.create_container(
             spec.image,
@@ -163,8 +168,18 @@ def start(spec: EnvSpec, env_id: str, runtime_api: str, network: str, worker: st
     except ImageNotFound:
         raise ContainerError(f"Image not found on this Docker host: {spec.image}")
     except (APIError, DockerException) as exc:
+        _discard(container_id)
         raise ContainerError(str(exc))
+    except OSError as exc:  # requests' ConnectionError too: nothing answers on the engine's socket
+        _discard(container_id)
+        raise EngineUnavailable(f"the Docker engine does not answer: {exc}")
     return Started(container_id, sock, find_cgroup(container_id))
+
+
+def _discard(container_id: str) -> None:
+    """A container created but never started: nobody else would ever remove it."""
+    if container_id:
+        remove_later(container_id)
 
 
 def container_ip(container_id: str, network: str) -> str:

@@ -73,6 +73,7 @@ class Outcome:
     max_memory_mb: int | None = None
     lines: list[tuple[int, str]] = field(default_factory=list)
     log_stream_name: str = ""
+    interrupted: bool = False  # cut short by the worker's stop, not by the function: to be run again
 
     @property
     def billed_ms(self) -> int:
@@ -119,6 +120,7 @@ class Environment:
         self.exited: containers.Exit | None = None
         self.broken = False  # never reuse: timed out, crashed, failed to init
         self.stopping = False
+        self.interrupted = False  # stopped by the worker's own stop
         self.container_id = ""
         self.cgroup = None
         self.ip = ""
@@ -130,7 +132,7 @@ class Environment:
         try:
             started = containers.start(self.spec, self.id, self.runtime_api, self.network, self.worker,
                                        self.log_stream_name)
-        except containers.ContainerError as exc:
+        except containers.ContainerError as exc:  # EngineUnavailable goes up as it is: no function's fault
             raise EnvironmentFailed(str(exc))
         self.container_id, self.cgroup = started.container_id, started.cgroup
         threading.Thread(target=self._read_output, args=(started.sock,), daemon=True,
@@ -153,6 +155,11 @@ class Environment:
             self.registry.remove(self.ip, self)
         if self.container_id and (wait or not already):  # one removal in flight is enough
             (containers.remove if wait else containers.remove_later)(self.container_id)
+
+    def interrupt(self, wait: bool = False) -> None:
+        """The worker is stopping: end the invocation in progress (if unanswered) and retire this."""
+        self.interrupted = True
+        self.stop(wait=wait)
 
     @property
     def alive(self) -> bool:
@@ -369,7 +376,13 @@ class Environment:
             error_type = _error_type_of(payload) or header_type or "Runtime.Unknown"
         else:
             exit_info = self.exited or containers.Exit(-1, False)
-            message = f"RequestId: {rid} Error: Runtime exited with error: {exit_info.describe()}"
+            if self.interrupted:
+                reason = "the worker running it is stopping"
+            elif exit_info.status < 0:  # the container vanished (removed, or its engine restarted)
+                reason = "the execution environment's container is gone"
+            else:
+                reason = exit_info.describe()
+            message = f"RequestId: {rid} Error: Runtime exited with error: {reason}"
             ok, error_type = False, "Runtime.ExitError"
             payload = json.dumps({"errorType": error_type, "errorMessage": message}).encode()
             self._line(attempt, message)
@@ -379,6 +392,7 @@ class Environment:
             request_id=rid, ok=ok, payload=payload, error_type=error_type, duration_ms=duration,
             init_duration_ms=init_ms, max_memory_mb=(memory + 1048575) // 1048576 if memory else None,
             lines=attempt.log.lines, log_stream_name=self.log_stream_name,
+            interrupted=self.interrupted and attempt.answered_at is None and not timed_out,
         )
 
 

@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import uuid
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from console.errors import (InvalidParameterValue, InvalidRequestContent, RequestTooLarge, ResourceConflict,
@@ -22,6 +23,8 @@ from .tasks import invoke_async, invoke_sync, reply_key
 SYNC_PAYLOAD_LIMIT = 6 * 1024 * 1024
 ASYNC_PAYLOAD_LIMIT = 256 * 1024
 INVOCATION_TYPES = ("RequestResponse", "Event", "DryRun")
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -77,11 +80,17 @@ def invoke(function: Function, payload: bytes | str = b"", invocation_type: str 
     text = data.decode()
     if invocation_type == "Event":
         _check_queue(function, request_id, qualifier, spec.version, source, len(data), spec.memory_size)
-        Invocation.objects.create(
-            request_id=request_id, function=function, qualifier=qualifier, version=spec.version,
-            invocation_type=Invocation.Type.EVENT, source=source, status=Invocation.Status.QUEUED,
-            payload=text, payload_size=len(data), memory_size=spec.memory_size, due=timezone.now(),
-            chain_depth=chain_depth)
+        try:
+            Invocation.objects.create(
+                request_id=request_id, function=function, qualifier=qualifier, version=spec.version,
+                invocation_type=Invocation.Type.EVENT, source=source, status=Invocation.Status.QUEUED,
+                payload=text, payload_size=len(data), memory_size=spec.memory_size, due=timezone.now(),
+                chain_depth=chain_depth)
+        except DatabaseError as exc:
+            # The event is not accepted unless its row is written (the row is what runs it): the
+            # caller hears so now, in AWS's words for a fault of the service, and may send it again.
+            log.error("event %s for %s not queued: %s", request_id, function.arn, exc)
+            raise ServiceError("The event could not be queued: the service's database is unavailable. Try again.")
         transaction.on_commit(lambda: invoke_async.delay(request_id))
         return InvokeResult(request_id, 202, executed_version=spec.version)
     if spec.reserved_concurrency == 0:
@@ -98,7 +107,7 @@ def invoke(function: Function, payload: bytes | str = b"", invocation_type: str 
         raise ServiceError("The invocation did not finish: no worker answered in time.")
     done = json.loads(reply[1])
     if done["status"] == "error":
-        raise ServiceError("The invocation failed on the worker; see the worker's log.")
+        raise ServiceError(done.get("message") or "The invocation failed on the worker; see the worker's log.")
     if done["status"] == Invocation.Status.THROTTLED:
         raise TooManyRequests("Rate Exceeded.", Reason=done["throttle_reason"])
     result = InvokeResult(

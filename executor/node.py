@@ -27,6 +27,13 @@ log = logging.getLogger(__name__)
 
 HEARTBEAT_PREFIX = "lambda:worker:"
 ORPHAN_SWEEP_EVERY = 30.0
+# Seconds a stopping worker may take past its grace period (to end interrupted invocations and
+# remove containers) before it exits anyway: a stop must be bounded, whatever is stuck.
+STOP_MARGIN = 20.0
+
+
+class WorkerStopping(Exception):
+    """This worker is stopping: the invocation was not run, or was cut short, and must be put back."""
 
 
 def publish_line(spec: EnvSpec, log_stream: str, request_id: str, timestamp: int, message: str) -> None:
@@ -64,6 +71,10 @@ class Node:
         self.server.start()
         self.pool = Pool(self.network, self.server.address, self.server.registry, self.worker_id, publish_line)
         self.stopped = threading.Event()
+        # Set when the worker is asked to stop: no new invocation starts here after that.
+        self.stopping = threading.Event()
+        self._stop_deadline = float("inf")
+        self._drainer: threading.Thread | None = None
         self._beat()
         threading.Thread(target=self._housekeeping, daemon=True, name="executor-housekeeping").start()
         log.info("executor %s: Runtime API at %s", self.worker_id, self.server.address)
@@ -120,8 +131,43 @@ class Node:
                 removed += 1
         return removed
 
+    def request_stop(self, grace: float) -> None:
+        """The worker was told to stop (its signal handler calls this, so little happens here):
+        running invocations get `grace` seconds to finish, then are interrupted. A second call
+        (a second Ctrl-C, a cold shutdown) can only shorten the grace."""
+        self._stop_deadline = min(self._stop_deadline, time.monotonic() + grace)
+        if not self.stopping.is_set():
+            self.stopping.set()
+            self._drainer = threading.Thread(target=self._drain, daemon=True, name="executor-drain")
+            self._drainer.start()
+
+    def _drain(self) -> None:
+        running = self.pool.busy_count()
+        if running:
+            log.warning("worker stopping: %d invocation(s) running, %.0f s to finish",
+                        running, max(0.0, self._stop_deadline - time.monotonic()))
+        # Celery's warm shutdown waits for every running task, however long its function's
+        # timeout: past the grace, invocations are cut short and their tasks put them back.
+        while not self.pool.quiet() and time.monotonic() < self._stop_deadline:
+            time.sleep(0.05)
+        interrupted = self.pool.interrupt()
+        if interrupted:
+            log.warning("worker stopping: interrupted %d invocation(s) still running after the grace period",
+                        interrupted)
+        if not self.stopped.wait(STOP_MARGIN):
+            # Something is stuck (a thread waiting on the database, the engine...): exit anyway.
+            # The heartbeat goes first, so the reaper re-queues this worker's events and the next
+            # worker removes its containers at once.
+            log.error("worker did not stop %.0f s after its grace period; exiting now", STOP_MARGIN)
+            try:
+                concurrency.connection().delete(HEARTBEAT_PREFIX + self.worker_id)
+            finally:
+                os._exit(1)
+
     def shutdown(self) -> None:
         self.stopped.set()
+        if self._drainer is not None:
+            self._drainer.join(timeout=STOP_MARGIN)  # it may still be removing interrupted containers
         self.pool.shutdown()
         self.server.shutdown()
         concurrency.connection().delete(HEARTBEAT_PREFIX + self.worker_id)
@@ -137,6 +183,13 @@ def get_node() -> Node:
         if _node is None:
             _node = Node()
         return _node
+
+
+def request_stop(grace: float) -> None:
+    """Called from the worker's signal handler: no lock taken, nothing started if there is no node."""
+    node = _node
+    if node is not None:
+        node.request_stop(grace)
 
 
 def shutdown_node() -> None:

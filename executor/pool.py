@@ -61,6 +61,7 @@ class Pool:
         # those of idle, busy and starting ones stays within this budget.
         self.memory_budget_mb = memory_budget_mb or host_memory_budget_mb()
         self.starting_mb = 0
+        self.closed = False  # the worker is stopping: every environment handed out is interrupted
 
     def acquire(self, spec: EnvSpec) -> tuple[Environment, bool]:
         """An environment for this spec, marked busy; True when it is new (a cold start).
@@ -100,6 +101,7 @@ class Pool:
                     self.changed.wait(give_up_waiting - now)
             if env is not None:
                 self.busy.add(env)
+                interrupt = self.closed
             elif not over_budget:
                 self.starting += 1
                 self.starting_mb += spec.memory_size
@@ -108,6 +110,8 @@ class Pool:
         if over_budget:
             raise MemoryBudgetExceeded(f"{spec.memory_size} MB do not fit in {self.memory_budget_mb} MB")
         if env is not None:
+            if interrupt:
+                env.interrupt()
             return env, False
         env = Environment(spec, self.network, self.runtime_api, self.registry, self.worker, self.sink)
         started = False
@@ -120,9 +124,12 @@ class Pool:
                 self.starting_mb -= spec.memory_size
                 if started:
                     self.busy.add(env)
+                interrupt = self.closed
                 self.changed.notify_all()
             if not started:
                 env.stop()
+        if interrupt:  # the worker began to stop during the start: its invocation ends at once
+            env.interrupt()
         return env, True
 
     def _memory_in_use(self) -> int:
@@ -202,6 +209,27 @@ class Pool:
         for env in gone:
             env.stop()
         return len(gone)
+
+    def busy_count(self) -> int:
+        with self.lock:
+            return len(self.busy) + self.starting
+
+    def quiet(self) -> bool:
+        """No invocation running and no environment starting."""
+        return self.busy_count() == 0
+
+    def interrupt(self) -> int:
+        """The worker is stopping: end every running invocation now (their tasks put them back),
+        and every one handed out from here on; the containers are removed before this returns."""
+        with self.lock:
+            self.closed = True
+            busy = list(self.busy)
+        threads = [threading.Thread(target=env.interrupt, kwargs={"wait": True}) for env in busy]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+        return len(busy)
 
     def environments(self) -> list[Environment]:
         with self.lock:

@@ -6,6 +6,8 @@ whatever has piled up in one transaction. Database work thus costs the worker, w
 Python threads share one interpreter lock, nothing at all, and a record survives the
 worker that made it. A record is removed from the list only after its transaction has
 committed; one written twice after a crash is recognised by its request id and skipped.
+A write the database refuses (locked past its timeout, disk full) leaves the records queued
+and is tried again with a growing pause, each failure logged.
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ from django.db import IntegrityError, close_old_connections, transaction
 from console.models import Invocation, LogEvent
 
 from . import concurrency
+from .dbwrite import backoff
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +90,20 @@ def _insert(batch: list[tuple[Invocation, list[LogEvent]]]) -> None:
         LogEvent.objects.bulk_create([event for _, events in batch for event in events])
 
 
+def _queued() -> int | str:
+    try:
+        return concurrency.connection().llen(RECORDS_KEY)
+    except Exception:  # Redis is what failed
+        return "?"
+
+
+def _sleep_unless(stop, seconds: float) -> None:
+    """Sleep, but not through a request to stop (the backoff may reach half a minute)."""
+    deadline = time.monotonic() + seconds
+    while not stop() and time.monotonic() < deadline:
+        time.sleep(min(0.2, deadline - time.monotonic()))
+
+
 def run_forever(stop=lambda: False) -> None:
     """The recorder process's loop: drain, and let records pile up a little between writes.
 
@@ -95,14 +112,21 @@ def run_forever(stop=lambda: False) -> None:
     written at most BATCH_PAUSE late, and the pause grows while nothing comes.
     """
     idle_for = 0
+    failures = 0
     while not stop():
         try:
             written = drain()
-        except Exception:  # a database or Redis hiccup: try again shortly
-            log.exception("recording failed; retrying")
+        except Exception as exc:  # the database (locked, full, down) or Redis: the records stay queued
+            failures += 1
+            delay = backoff(failures)
+            log.error("recording failed (%d time(s) in a row; %s records kept queued), retrying in %.1f s: %s",
+                      failures, _queued(), delay, exc, exc_info=failures == 1)
             close_old_connections()
-            written = 0
-            time.sleep(1)
+            _sleep_unless(stop, delay)
+            continue
+        if failures:
+            log.warning("recording works again after %d failure(s)", failures)
+            failures = 0
         if written >= MAX_BATCH:
             continue  # a backlog: keep writing
         if written:

@@ -18,7 +18,7 @@ from console.models import Invocation, LogEvent
 
 from . import concurrency, logs, recorder
 from .environment import INIT_TIMEOUT, EnvironmentFailed, Outcome
-from .node import get_node
+from .node import WorkerStopping, get_node
 from .pool import MemoryBudgetExceeded
 from .spec import EnvSpec
 
@@ -64,8 +64,13 @@ def execute(spec: EnvSpec, request_id: str, payload: bytes,
             sync: SyncContext | None = None, qualifier: str = "") -> tuple[Execution, Outcome | None]:
     """Run one invocation here. For a synchronous one, the answer and the record go out in
     the same round trip to Redis that frees the concurrency slot. `qualifier`: the version
-    or alias the caller named ("" for none), a synchronous call's is in `sync`."""
+    or alias the caller named ("" for none), a synchronous call's is in `sync`.
+
+    Raises WorkerStopping, with nothing answered or recorded, when this worker is stopping:
+    before the invocation started, or when it was cut short past the stop's grace period."""
     node = get_node()
+    if node.stopping.is_set():
+        raise WorkerStopping(f"invocation {request_id} not started: the worker is stopping")
     lease = spec.timeout + INIT_TIMEOUT + 30
     try:
         concurrency.acquire(spec.account_id, spec.function_arn, request_id, spec.reserved_concurrency,
@@ -91,9 +96,12 @@ def execute(spec: EnvSpec, request_id: str, payload: bytes,
                 outcome = env.invoke(request_id, payload, spec.invoked_arn(sync.qualifier if sync else qualifier))
             finally:
                 node.pool.release(env)
-            execution = _execution(spec, request_id, outcome)
+            if not outcome.interrupted:
+                execution = _execution(spec, request_id, outcome)
     finally:
         _finish(spec, request_id, execution, outcome, sync, leased=True)
+    if execution is None:
+        raise WorkerStopping(f"invocation {request_id} interrupted: the worker is stopping")
     return execution, outcome
 
 

@@ -1,5 +1,6 @@
-"""Start this worker's executor when the Celery worker is ready; stop it on shutdown."""
-from celery.signals import worker_ready, worker_shutdown
+"""Start this worker's executor when the Celery worker is ready; drain and stop it on shutdown."""
+from celery.signals import worker_ready, worker_shutdown, worker_shutting_down
+from django.conf import settings
 
 
 @worker_ready.connect
@@ -8,6 +9,16 @@ def start_executor(**_: object) -> None:
 
     node = get_node()
     node.remove_orphaned_containers()
+
+
+@worker_shutting_down.connect
+def drain_executor(how: str = "Warm", **_: object) -> None:
+    """SIGTERM (or Ctrl-C): Celery stops consuming and waits for running tasks; ours get
+    LAMBDA_WORKER_STOP_GRACE seconds, then are cut short and put back. A cold shutdown
+    (SIGQUIT, a second Ctrl-C) gives them none. Runs in the signal handler: it only starts a thread."""
+    from .node import request_stop
+
+    request_stop(0.0 if how == "Cold" else float(settings.LAMBDA_WORKER_STOP_GRACE))
 
 
 @worker_shutdown.connect

@@ -17,7 +17,9 @@ from django.utils import timezone
 from console.models import Invocation
 
 from . import concurrency, events, recursion
-from .node import get_node
+from .containers import EngineUnavailable
+from .dbwrite import with_retries
+from .node import WorkerStopping, get_node
 from .run import REPLY_TTL, SyncContext, execute, record_async
 from .spec import EnvSpec
 from .specs import spec_for
@@ -25,6 +27,9 @@ from .specs import spec_for
 log = logging.getLogger(__name__)
 
 THROTTLED_RETRY_DELAY = 1.0  # an async event over its concurrency cap waits in the queue
+STOPPING_MESSAGE = "The worker running this invocation stopped before it finished. Try again."
+ENGINE_MESSAGE = "The execution environment could not be started: the container engine is unavailable. Try again."
+ENGINE_RETRY_DELAY = 2.0  # an event that found the engine down waits this long in the queue
 
 
 def reply_key(request_id: str) -> str:
@@ -50,6 +55,13 @@ def invoke_sync(sealed_spec: str, request_id: str, payload: str, source: str, qu
     try:
         # A spec that does not unseal (forged, or sealed under keys this worker lacks) is refused.
         execute(EnvSpec.unseal(sealed_spec), request_id, payload.encode(), sync)
+    except WorkerStopping as exc:
+        # Its caller gets AWS's ServiceException now instead of waiting out the timeout, and may retry.
+        log.warning("%s", exc)
+        _reply(request_id, {"status": "error", "message": STOPPING_MESSAGE})
+    except EngineUnavailable as exc:
+        log.warning("invocation %s not started: %s", request_id, exc)
+        _reply(request_id, {"status": "error", "message": ENGINE_MESSAGE})
     except Exception:
         # The caller must hear at once that this went wrong on our side, not time out.
         _reply(request_id, {"status": "error"})
@@ -82,16 +94,28 @@ def invoke_async(request_id: str) -> None:
         _stop_loop(invocation, policy)
         return
     node = get_node()
+    if node.stopping.is_set():
+        _send_again(request_id)  # for another worker, or this one once restarted
+        return
     claimed = Invocation.objects.filter(pk=invocation.pk, status=Invocation.Status.QUEUED).update(
         status=Invocation.Status.RUNNING, worker=node.worker_id, attempts=F("attempts") + 1,
         started=timezone.now())
     if not claimed:
         return  # another delivery of this event got there first
-    execution, outcome = execute(spec, request_id, invocation.payload.encode(), qualifier=invocation.qualifier)
+    try:
+        execution, outcome = execute(spec, request_id, invocation.payload.encode(), qualifier=invocation.qualifier)
+    except (WorkerStopping, EngineUnavailable) as exc:
+        # The host failed, not the function: back to the queue with this attempt uncounted.
+        log.warning("%s; re-queueing event %s", exc, request_id)
+        with_retries(lambda: Invocation.objects.filter(
+            pk=invocation.pk, status=Invocation.Status.RUNNING, worker=node.worker_id).update(
+            status=Invocation.Status.QUEUED, attempts=F("attempts") - 1, worker=""), f"re-queueing event {request_id}")
+        _send_again(request_id, 0.0 if isinstance(exc, WorkerStopping) else ENGINE_RETRY_DELAY)
+        return
     if execution.status == Invocation.Status.THROTTLED:
-        Invocation.objects.filter(pk=invocation.pk).update(
+        with_retries(lambda: Invocation.objects.filter(pk=invocation.pk).update(
             status=Invocation.Status.QUEUED, attempts=F("attempts") - 1, worker="",
-            due=timezone.now() + dt.timedelta(seconds=THROTTLED_RETRY_DELAY))
+            due=timezone.now() + dt.timedelta(seconds=THROTTLED_RETRY_DELAY)), f"re-queueing event {request_id}")
         invoke_async.apply_async((request_id,), countdown=THROTTLED_RETRY_DELAY)
         return
     attempts = invocation.attempts + 1
@@ -102,7 +126,9 @@ def invoke_async(request_id: str) -> None:
         delay = events.retry_delay(attempts)
         extra.update(status=Invocation.Status.QUEUED, worker="", finished=None,
                      due=timezone.now() + dt.timedelta(seconds=delay))
-    record_async(spec, execution, outcome, **extra)
+    # The row decides what happens next: a write the database refused is retried, or this
+    # event would stay `running` under a live worker, which no reaper touches.
+    with_retries(lambda: record_async(spec, execution, outcome, **extra), f"recording event {request_id}")
     if retry:
         invoke_async.apply_async((request_id,), countdown=delay)
     elif failed:
@@ -110,6 +136,14 @@ def invoke_async(request_id: str) -> None:
                       function_error=execution.function_error)
     else:
         events.finish(invocation, policy, succeeded=True, condition="Success")
+
+
+def _send_again(request_id: str, delay: float = 0.0) -> None:
+    """A fresh message for a queued event (the one being handled is acknowledged on return);
+    `due` tells the reaper when it was sent, should this one be lost too."""
+    Invocation.objects.filter(request_id=request_id, status=Invocation.Status.QUEUED).update(
+        due=timezone.now() + dt.timedelta(seconds=delay))
+    invoke_async.apply_async((request_id,), countdown=delay)
 
 
 def _age_out(invocation: Invocation, policy: events.EventPolicy) -> None:
