@@ -87,7 +87,10 @@ class Node:
         from .reaper import requeue_orphaned_invocations, resend_lost_events
 
         interval = max(1.0, settings.LAMBDA_WORKER_HEARTBEAT / 3)
-        last_sweep = 0.0
+        # worker_ready swept at start; the next sweep comes as soon as a worker that died just
+        # before this one started has surely missed its heartbeat (not 30 s later: a Ctrl-C in
+        # between would leave its containers behind).
+        last_sweep = time.monotonic() - ORPHAN_SWEEP_EVERY + settings.LAMBDA_WORKER_HEARTBEAT + 1
         while not self.stopped.wait(interval):
             try:
                 self._beat()
