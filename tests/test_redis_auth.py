@@ -91,12 +91,12 @@ def test_the_script_starts_redis_with_a_password_made_once(redis_place):
 
 
 def test_make_run_starts_redis_with_a_password(redis_place):
-    """The Procfile's `redis` process, as `make run` has honcho start it (with `sh -c`)."""
+    """The Procfile's `redis` process, as `make run` has scripts/supervise.py start it (`bash -c`)."""
     assert services("redis-password", **redis_place).returncode == 0
     password = Path(redis_place["REDIS_PASSWORD_FILE"]).read_text().strip()
     line = next(line for line in (ROOT / "Procfile").read_text().splitlines() if line.startswith("redis:"))
     Path(redis_place["REDIS_DIR"]).mkdir()
-    proc = subprocess.Popen(["sh", "-c", line.split(":", 1)[1]], cwd=ROOT, env={**os.environ, **redis_place},
+    proc = subprocess.Popen(["bash", "-c", line.split(":", 1)[1]], cwd=ROOT, env={**os.environ, **redis_place},
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
         port = int(redis_place["REDIS_PORT"])
