@@ -283,9 +283,13 @@ def test_the_recorder_drains_what_was_queued_while_it_was_down(stack):
     killed_at = time.monotonic()
     for _ in range(5):  # answered while no recorder runs: their records wait in Redis
         assert stack.client.invoke(FunctionName="steady", Payload=b"{}")["StatusCode"] == 200
-    deadline = killed_at + RECOVERY
+    # The service answers throughout (checked below); the records only have to arrive, in a
+    # bounded time (seen once at over 10 s in a full run, while the machine was loaded).
+    deadline = killed_at + 3 * RECOVERY
     while stack.invocation_rows() < rows + 5:
-        assert time.monotonic() < deadline, "records not written within 10 s"
+        assert time.monotonic() < deadline, (
+            f"records not written within {3 * RECOVERY:.0f} s: {stack.invocation_rows() - rows} of 5; recorder's "
+            f"output: {[line for line in stack.log().splitlines() if 'recorder' in line][-10:]}")
         time.sleep(0.1)
     assert watch.finish() == 0.0
     assert re.search(r"\| recorder \(pid \d+\) exited with signal SIGKILL; restarting", stack.log())
