@@ -2,22 +2,31 @@
 from __future__ import annotations
 
 import json
+import logging
 
 from celery import shared_task
 
 from .models import ScheduleRule
 
+log = logging.getLogger(__name__)
+
 
 @shared_task(name="console.tasks.fire_schedule_rule", queue="lambda.async", ignore_result=True)
 def fire_schedule_rule(rule_id: int) -> None:
     """Invoke a rule's function asynchronously with its Scheduled Event (or constant input)."""
+    from executor import concurrency
     from executor.invoke import invoke
 
-    from .services.schedules import scheduled_event
+    from .services.schedules import claim_firing, scheduled_event
 
-    rule = ScheduleRule.objects.select_related("account", "function__account").filter(pk=rule_id).first()
-    if rule is None or rule.state != ScheduleRule.RuleState.ENABLED:
+    rule = ScheduleRule.objects.select_related("account", "function__account", "periodic_task").filter(
+        pk=rule_id).first()
+    if rule is None or rule.state != ScheduleRule.RuleState.ENABLED or rule.periodic_task is None:
         return  # deleted or disabled since the scheduler read it
+    if not claim_firing(rule, concurrency.connection()):
+        log.warning("schedule rule %s fired again within half its period: the repeat is dropped "
+                    "(beat or a worker restarted between sending and recording it)", rule.arn)
+        return
     payload = rule.input or json.dumps(scheduled_event(rule))
     invoke(rule.function, payload, invocation_type="Event", qualifier=rule.qualifier or None, source="schedule")
 

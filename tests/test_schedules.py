@@ -123,3 +123,31 @@ def test_constant_input_replaces_the_scheduled_event(worker, alice_account):
     _tick_until_sent(rule)
     line = eventually(lambda: LogEvent.objects.get(function=fn, message__startswith="EVENT "), timeout=20)
     assert json.loads(line.message[len("EVENT "):]) == {"job": "cleanup"}
+
+
+@pytest.mark.parametrize("expression,gap", [
+    ("rate(5 minutes)", dt.timedelta(minutes=5)),
+    ("cron(0 9,10 * * ? *)", dt.timedelta(hours=1)),  # 9:00 and 10:00 each day: the least gap
+    ("cron(0/15 * ? * MON-FRI *)", dt.timedelta(minutes=15)),
+])
+def test_the_shortest_gap_between_firings(alice_account, expression, gap):
+    from console.services.schedules import shortest_gap
+
+    rule = schedule_rule_create(alice_account, "gap", expression, python_function(alice_account, PRINT_EVENT))
+    assert shortest_gap(rule.periodic_task) == gap
+
+
+def test_a_firing_that_arrives_twice_invokes_once(alice_account, caplog):
+    """A beat killed between sending a firing and recording it sends it again when it restarts."""
+    from console.models import Invocation
+    from console.tasks import fire_schedule_rule
+
+    fn = python_function(alice_account, PRINT_EVENT)
+    rule = schedule_rule_create(alice_account, "once", "rate(1 minute)", fn)
+    fire_schedule_rule(rule.pk)
+    fire_schedule_rule(rule.pk)
+    assert Invocation.objects.filter(function=fn, source="schedule").count() == 1
+    assert "fired again within half its period" in caplog.text
+    other = schedule_rule_create(alice_account, "other", "rate(1 minute)", fn)
+    fire_schedule_rule(other.pk)  # each rule has its own record of its last firing
+    assert Invocation.objects.filter(function=fn, source="schedule").count() == 2

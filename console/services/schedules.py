@@ -129,12 +129,41 @@ def next_firings(rule: ScheduleRule, count: int = 5) -> list[dt.datetime]:
         while first < now:
             first += step
         return [first + i * step for i in range(count)]
-    times, cursor = [], now
+    return _cron_times(sched, now, count)
+
+
+def _cron_times(sched: crontab, after: dt.datetime, count: int) -> list[dt.datetime]:
+    times, cursor = [], after
     for _ in range(count):
         last, delta, _now = sched.remaining_delta(cursor)
         cursor = last + delta
         times.append(cursor)
     return times
+
+
+def shortest_gap(task: PeriodicTask) -> dt.timedelta:
+    """The least time between two firings of the task's schedule (its next six, for a cron)."""
+    sched = task.schedule
+    if isinstance(sched, crontab):
+        times = _cron_times(sched, timezone.now(), 6)
+        return min(later - earlier for earlier, later in zip(times, times[1:]))
+    return sched.run_every
+
+
+def claim_firing(rule: ScheduleRule, redis) -> bool:
+    """True for the first firing of the rule in half its shortest gap; False for a repeat.
+
+    Beat writes when it last fired each schedule after sending it (CELERY_BEAT_SYNC_EVERY),
+    and the fired task is acknowledged after it ran: a beat killed between the two, or a
+    worker killed while running the task, makes the same firing arrive twice. A firing that
+    follows the last one by less than half the schedule's shortest gap is that repeat.
+    """
+    task = rule.periodic_task
+    gap = shortest_gap(task)
+    # The start time tells this rule from a deleted one whose id the database gave again.
+    key = f"lambda:schedule:fired:{rule.pk}:{task.start_time.timestamp() if task.start_time else 0}"
+    return bool(redis.set(key, "1", nx=True,
+                          px=max(1, int(gap.total_seconds() * 500))))
 
 
 def scheduled_event(rule: ScheduleRule) -> dict:
