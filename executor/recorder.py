@@ -28,7 +28,10 @@ log = logging.getLogger(__name__)
 RECORDS_KEY = "lambda:records"
 LOCK_KEY = "lambda:records:lock"
 MAX_BATCH = 500
-LOCK_SECONDS = 60
+# A recorder killed while it holds the lock holds it this long: the next waits at most so much.
+# Longer writes (a database locked by another writer) may let a second recorder in; the
+# request-id check in _write skips what the first one wrote.
+LOCK_SECONDS = 5
 BATCH_PAUSE = 0.05  # seconds
 
 

@@ -7,119 +7,29 @@ Recovery times are printed (pytest -s shows them) for docs/OPERATIONS.md.
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import os
-import random
 import re
 import shutil
 import signal
 import socket
-import sqlite3
 import subprocess
 import threading
 import time
-import urllib.request
 import uuid
 from pathlib import Path
 
 import pytest
 from django.conf import settings
 
-from .api_helpers import create_hello, lambda_client
+from bench.stack import ROOT, Stack
+
+from .api_helpers import create_hello
 from .conftest import eventually
 
 pytestmark = [pytest.mark.integration, pytest.mark.supervision]
 
-ROOT = Path(__file__).resolve().parent.parent
 RECOVERY = 10.0  # seconds: the service answers again this soon after any one process dies
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def free_port_block(size: int = 16) -> tuple[int, int]:
-    """A run of free ports away from make run's Runtime API ports (29001-29032)."""
-    for _ in range(50):
-        first = random.randrange(40000, 44000, size)
-        try:
-            for port in range(first, first + size):
-                with socket.socket() as s:
-                    s.bind(("0.0.0.0", port))
-            return first, first + size - 1
-        except OSError:
-            continue
-    raise RuntimeError("no free port block")
-
-
-class Stack:
-    """scripts/run.sh as a subprocess, and what its supervisor said."""
-
-    def __init__(self, base: Path) -> None:
-        self.base = base
-        self.port = free_port()
-        first, last = free_port_block()
-        self.network = f"lambda-sup-{uuid.uuid4().hex[:6]}"
-        self.env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "REDIS_DB", "SQLITE_PATH")}
-        self.env.update({
-            "DJANGO_SETTINGS_MODULE": "console.settings", "PYTHONUNBUFFERED": "1",
-            "PORT": str(self.port), "LAMBDA_TRIGGER_PORT": str(free_port()), "REDIS_PORT": str(free_port()),
-            "LAMBDA_VAR_DIR": str(base), "REDIS_DIR": str(base / "redis"),
-            "REDIS_PASSWORD_FILE": str(base / "redis.password"), "LAMBDA_DOCKER_NETWORK": self.network,
-            "LAMBDA_RUNTIME_API_PORTS": f"{first}-{last}", "LAMBDA_WORKER_THREADS": "8",
-            "DJANGO_SUPERUSER_PASSWORD": uuid.uuid4().hex,
-        })
-        self.log_path = base / "run.log"
-        self.proc: subprocess.Popen | None = None
-        self.url = f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        self.proc = subprocess.Popen(["scripts/run.sh"], cwd=ROOT, env=self.env, stdin=subprocess.DEVNULL,
-                                     stdout=open(self.log_path, "w"), stderr=subprocess.STDOUT,
-                                     start_new_session=True)
-        deadline = time.monotonic() + 120
-        while "celery@" not in self.log() or " ready." not in self.log() or not self.healthy():
-            assert self.proc.poll() is None, f"make run exited:\n{self.log()[-3000:]}"
-            assert time.monotonic() < deadline, f"make run not ready:\n{self.log()[-3000:]}"
-            time.sleep(0.2)
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def healthy(self) -> bool:
-        try:
-            with urllib.request.urlopen(self.url + "/health", timeout=2) as response:
-                return response.status == 200
-        except OSError:
-            return False
-
-    def pids(self) -> dict[str, int]:
-        """Each process's latest pid, as the supervisor announced it."""
-        return {name: int(pid) for name, pid in re.findall(r"\| (\w+) started \(pid (\d+)\)", self.log())}
-
-    def pid_of(self, name: str) -> int:
-        """The process to kill: the command itself, or for a pipeline (redis) its last member."""
-        leader = self.pids()[name]
-        if name != "redis":
-            return leader
-        for stat in Path("/proc").glob("[0-9]*/stat"):
-            try:
-                fields = stat.read_text().rsplit(")", 1)[1].split()
-                comm = stat.read_text().split("(", 1)[1].rsplit(")", 1)[0]
-            except OSError:
-                continue
-            if int(fields[2]) == leader and comm == "redis-server":  # fields[2]: process group
-                return int(stat.parent.name)
-        raise AssertionError("no redis-server in its process group")
-
-    def manage(self, *args: str) -> str:
-        return subprocess.run([str(ROOT / ".venv/bin/python"), "manage.py", *args], cwd=ROOT, env=self.env,
-                              capture_output=True, text=True, check=True).stdout
-
-    def invocation_rows(self) -> int:
-        with sqlite3.connect(self.base / "db.sqlite3", timeout=10) as db:
-            return db.execute("select count(*) from console_invocation").fetchone()[0]
 
 
 # A console session for the stack's user, made in its database as a login would.
@@ -201,18 +111,11 @@ def stack():
     eventually(lambda: subprocess.run(["docker", "info"], capture_output=True, check=True), timeout=60, interval=1)
     try:
         stack.start()
-        keys = dict(line.split("=", 1) for line in stack.manage("create_access_key", "operator").split())
-        stack.client = lambda_client(stack.url, keys["AWS_ACCESS_KEY_ID"], keys["AWS_SECRET_ACCESS_KEY"])
+        stack.client = stack.lambda_client()
         create_hello(stack.client, "steady")
         yield stack
     finally:
-        if stack.proc and stack.proc.poll() is None:
-            stack.proc.send_signal(signal.SIGINT)
-            try:
-                stack.proc.wait(60)
-            except subprocess.TimeoutExpired:
-                os.killpg(stack.proc.pid, signal.SIGKILL)
-        subprocess.run(["docker", "network", "rm", stack.network], capture_output=True)
+        stack.stop()
         if stack.log_path.exists():  # the supervisor's output, to read after a failure
             shutil.copy(stack.log_path, base.parent / "supervision.log")
         shutil.rmtree(base, ignore_errors=True)
@@ -294,6 +197,42 @@ def test_the_recorder_drains_what_was_queued_while_it_was_down(stack):
     assert watch.finish() == 0.0
     assert re.search(r"\| recorder \(pid \d+\) exited with signal SIGKILL; restarting", stack.log())
     print(f"\nrecorder: records written {time.monotonic() - killed_at:.1f} s after the kill")
+
+
+# A schedule of 6 s (below AWS's 1 minute, set straight on its beat task) keeps the test short.
+TICKER = ("from console.models import Function; from console.services.schedules import schedule_rule_create; "
+          "from django_celery_beat.models import IntervalSchedule as I; "
+          "fn = Function.objects.get(name='steady'); rule = schedule_rule_create(fn.account, 'ticker', "
+          "'rate(1 minute)', fn); task = rule.periodic_task; "
+          "task.interval = I.objects.get_or_create(every=6, period=I.SECONDS)[0]; task.save()")
+
+
+def test_beat_neither_repeats_nor_skips_a_schedule_across_its_restart(stack):
+    def firings() -> list[float]:
+        rows = stack.query("select received from console_invocation where source = 'schedule' order by received")
+        return [dt.datetime.fromisoformat(row[0]).timestamp() for row in rows]
+
+    def wait_for(count: int) -> None:
+        deadline = time.monotonic() + 30
+        while len(firings()) < count:
+            assert time.monotonic() < deadline, f"{len(firings())} firings, waiting for {count}"
+            time.sleep(0.1)
+
+    stack.manage("shell", "-c", TICKER)
+    wait_for(2)
+    for pause in (0.0, 3.0):  # killed just after a firing, and halfway to the next
+        wait_for(len(firings()) + 1)
+        time.sleep(pause)
+        kill_and_wait_restart(stack, "beat")
+        wait_for(len(firings()) + 2)
+    stack.manage("shell", "-c", "from django_celery_beat.models import PeriodicTask as P; "
+                 "P.objects.filter(name__contains=':ticker').update(enabled=False)")
+    times = firings()
+    gaps = [later - earlier for earlier, later in zip(times, times[1:])]
+    # A repeat would come within seconds of its firing; a skipped firing leaves a 12 s gap.
+    assert all(3.0 <= gap <= 10.0 for gap in gaps), [round(gap, 1) for gap in gaps]
+    print(f"\nbeat: {len(times)} firings of a 6 s schedule across two restarts, gaps "
+          f"{', '.join(f'{gap:.1f}' for gap in gaps)} s")
 
 
 def test_the_web_process_is_back_within_ten_seconds(stack):
