@@ -2,7 +2,7 @@
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test images bench screenshots clean
+.PHONY: run test chaos images bench screenshots clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || python3 -m venv $(VENV) || { echo "need python3-venv: apt-get install python3-venv"; exit 1; }
@@ -17,6 +17,10 @@ run: $(VENV)/.installed
 ## Run the whole test suite against real Redis, Docker and Chromium.
 test: $(VENV)/.installed
 	scripts/test.sh $(ARGS)
+
+## Kill each process of a real `make run` under load (dockerd too) and count what was lost (none).
+chaos: $(VENV)/.installed
+	scripts/test.sh -m chaos -s tests/test_chaos.py
 
 ## Build the runtime images whose definitions changed.
 images: $(VENV)/.installed

@@ -91,7 +91,7 @@ def invoke(function: Function, payload: bytes | str = b"", invocation_type: str 
             # caller hears so now, in AWS's words for a fault of the service, and may send it again.
             log.error("event %s for %s not queued: %s", request_id, function.arn, exc)
             raise ServiceError("The event could not be queued: the service's database is unavailable. Try again.")
-        transaction.on_commit(lambda: invoke_async.delay(request_id))
+        transaction.on_commit(lambda: _send_event(request_id))
         return InvokeResult(request_id, 202, executed_version=spec.version)
     if spec.reserved_concurrency == 0:
         # Nothing can ever run: answer at once, as AWS does, without a trip to a worker,
@@ -120,6 +120,18 @@ def invoke(function: Function, payload: bytes | str = b"", invocation_type: str 
     if log_type == "Tail":
         result.log_result = base64.b64encode(done["log_tail"].encode()).decode()
     return result
+
+
+def _send_event(request_id: str) -> None:
+    """Send an accepted event's message; if Redis refuses it, the reaper sends it later.
+
+    The committed row is what makes the event accepted: the caller is told 202 either way,
+    since an error would have it send the event again while this one still runs.
+    """
+    try:
+        invoke_async.delay(request_id)
+    except Exception as exc:  # Redis down or restarting
+        log.warning("event %s accepted, its message not sent (%s): the reaper will send it", request_id, exc)
 
 
 # No reason in AWS's ThrottleReason names a full event queue; this is the nearest: more

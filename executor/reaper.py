@@ -9,6 +9,8 @@ from django.utils import timezone
 
 from console.models import Invocation
 
+from . import concurrency
+
 log = logging.getLogger(__name__)
 
 
@@ -41,6 +43,17 @@ def requeue_orphaned_invocations() -> int:
 
 
 LOST_AFTER = dt.timedelta(minutes=5)
+# With no message waiting in the queue every message has reached a worker, so an event still
+# queued this long after its message was due is one whose message vanished (a Redis killed
+# while handing it out) or one a busy worker holds: a second copy is harmless, see below.
+LOST_WHEN_QUEUE_EMPTY_AFTER = dt.timedelta(seconds=30)
+ASYNC_QUEUE = "lambda.async"
+
+
+def _messages_waiting() -> int:
+    """Messages in the async queue not yet handed to a worker (Kombu keeps one list per priority)."""
+    r = concurrency.connection()
+    return sum(r.llen(key) for key in (ASYNC_QUEUE, *(f"{ASYNC_QUEUE}\x06\x16{p}" for p in (3, 6, 9))))
 
 
 def resend_lost_events() -> int:
@@ -48,14 +61,16 @@ def resend_lost_events() -> int:
 
     Every send sets the event's `due` time (a throttled event waiting for a slot sets it
     again each time it goes back to the queue), so only a message that vanished leaves it
-    in the past. The conditional update lets one reaper, not several, send it; a second
-    delivery would do nothing anyway, since a delivery must claim the queued row.
+    in the past: for 30 s when the queue is empty, for 5 minutes behind a backlog. The
+    conditional update lets one reaper, not several, send it; a second delivery would do
+    nothing anyway, since a delivery must claim the queued row.
     """
     from .tasks import invoke_async
 
     now = timezone.now()
+    after = LOST_WHEN_QUEUE_EMPTY_AFTER if _messages_waiting() == 0 else LOST_AFTER
     lost = Invocation.objects.filter(status=Invocation.Status.QUEUED, invocation_type=Invocation.Type.EVENT,
-                                     due__lt=now - LOST_AFTER).values_list("pk", "request_id", "due")[:100]
+                                     due__lt=now - after).values_list("pk", "request_id", "due")[:100]
     resent = 0
     for pk, request_id, due in lost:
         if Invocation.objects.filter(pk=pk, status=Invocation.Status.QUEUED, due=due).update(due=now):
