@@ -27,12 +27,13 @@ images: $(VENV)/.installed
 	scripts/services.sh docker
 	$(PY) -m executor.images
 
-## Measure the executor, the Lambda API and function URLs (each prints one JSON object).
+## Measure the executor, the Lambda API, function URLs and a 2-minute soak of make run (one JSON object each).
 bench: $(VENV)/.installed
 	scripts/services.sh docker redis wrk
 	$(PY) bench/invoke.py
 	$(PY) bench/api.py
 	$(PY) bench/http_triggers.py
+	$(PY) bench/soak.py
 
 ## Screenshots of the console into docs/screenshots/ (real server, worker, Chromium).
 screenshots: $(VENV)/.installed
