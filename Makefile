@@ -20,7 +20,7 @@ test: $(VENV)/.installed
 
 ## Kill each process of a real `make run` under load (dockerd too) and count what was lost (none).
 chaos: $(VENV)/.installed
-	scripts/test.sh -m chaos -s tests/test_chaos.py
+	scripts/test.sh -m 'chaos or dockerd_restart' -s tests/test_chaos.py tests/test_faults.py
 
 ## Build the runtime images whose definitions changed.
 images: $(VENV)/.installed

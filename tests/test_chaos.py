@@ -163,9 +163,9 @@ def kill(stack: Stack, name: str) -> None:
     if name != "dockerd":
         os.kill(stack.pid_of(name), signal.SIGKILL)
         return
-    # The engine scripts/services.sh started, killed outright; started again as systemd's
-    # Restart=always would, a second later.
-    pid = int((ROOT / "var" / "dockerd.pid").read_text())
+    # The engine (its own pid file), killed outright; started again as systemd's Restart=always
+    # would, a second later.
+    pid = int(Path(os.environ.get("LAMBDA_TEST_DOCKERD_PIDFILE", "/var/run/docker.pid")).read_text())
     os.kill(pid, signal.SIGKILL)
     time.sleep(1)
     subprocess.run([str(ROOT / "scripts/services.sh"), "docker"], check=True, capture_output=True)
