@@ -26,9 +26,8 @@ from typing import Iterator
 from django.conf import settings
 
 from .errors import InvalidParameterValue, RequestTooLarge
+from .limits import MAX_UNZIPPED_BYTES, MAX_ZIP_BYTES
 
-MAX_ZIP_BYTES = 50 * 1024 * 1024  # a direct upload, as on AWS
-MAX_UNZIPPED_BYTES = 250 * 1024 * 1024
 MAX_FILES = 20000
 
 

@@ -7,6 +7,7 @@ from django import forms
 
 from . import validators
 from .errors import LambdaError
+from .limits import AGE_RANGE, DEFAULT_MAX_AGE, DEFAULT_RETRIES
 from .models import Runtime
 from .services.blueprints import BLUEPRINTS
 from .services.logs import LOG_RETENTION_CHOICES
@@ -316,9 +317,9 @@ class FunctionUrlForm(forms.Form):
 class AsyncConfigForm(forms.Form):
     RETRIES = [(0, "0"), (1, "1"), (2, "2")]
 
-    maximum_event_age = forms.IntegerField(min_value=60, max_value=21600, initial=21600,
+    maximum_event_age = forms.IntegerField(min_value=AGE_RANGE[0], max_value=AGE_RANGE[1], initial=DEFAULT_MAX_AGE,
                                            label="Maximum age of event (seconds)")
-    maximum_retry_attempts = forms.TypedChoiceField(choices=RETRIES, coerce=int, initial=2,
+    maximum_retry_attempts = forms.TypedChoiceField(choices=RETRIES, coerce=int, initial=DEFAULT_RETRIES,
                                                     label="Retry attempts")
     on_success = forms.ChoiceField(choices=[], required=False, label="On-success destination")
     on_failure = forms.ChoiceField(choices=[], required=False, label="On-failure destination")

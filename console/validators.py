@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 
 from .errors import InvalidParameterValue
+from .limits import EPHEMERAL_RANGE, ENVIRONMENT_LIMIT_BYTES, MEMORY_RANGE, TIMEOUT_RANGE
 
 FUNCTION_NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 # module.function, where module may be a path (src/app) or dotted (pkg.mod).
@@ -18,11 +19,6 @@ RESERVED_ENV_KEYS = {
 }
 RUNTIME_ALIASES = {"provided": "provided.al2023"}
 RUNTIMES = ("python3.11", "nodejs18.x", "provided.al2023")
-ENVIRONMENT_LIMIT_BYTES = 4096
-
-MEMORY_RANGE = (128, 10240)
-TIMEOUT_RANGE = (1, 900)
-EPHEMERAL_RANGE = (512, 10240)
 
 
 def validate_function_name(name: str) -> str:

@@ -14,6 +14,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Callable, Protocol
 
+from console.limits import SYNC_PAYLOAD_LIMIT as MAX_RESPONSE
+
 from . import containers, logs
 from .spec import EnvSpec
 
@@ -21,7 +23,6 @@ log = logging.getLogger(__name__)
 
 INIT_TIMEOUT = 10.0  # AWS gives a function's init phase 10 s
 QUIET_WAIT = 0.005  # runtimes without an end marker: wait this long for late output
-MAX_RESPONSE = 6 * 1024 * 1024
 
 # Our own bootstraps end each invocation's output with a marker (see logs.SENTINEL_RE).
 MARKED_RUNTIMES = ("python3.11", "nodejs18.x")

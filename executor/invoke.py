@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from console.errors import (InvalidParameterValue, InvalidRequestContent, RequestTooLarge, ResourceConflict,
                             ServiceError, TooManyRequests)
+from console.limits import ASYNC_PAYLOAD_LIMIT, SYNC_PAYLOAD_LIMIT
 from console.models import Function, Invocation, State
 
 from . import concurrency
@@ -20,8 +21,6 @@ from .environment import INIT_TIMEOUT
 from .specs import spec_for
 from .tasks import invoke_async, invoke_sync, reply_key
 
-SYNC_PAYLOAD_LIMIT = 6 * 1024 * 1024
-ASYNC_PAYLOAD_LIMIT = 256 * 1024
 INVOCATION_TYPES = ("RequestResponse", "Event", "DryRun")
 
 log = logging.getLogger(__name__)

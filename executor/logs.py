@@ -7,13 +7,15 @@ import struct
 import time
 from collections.abc import Callable, Iterator
 
+from console.limits import LOG_EVENT_BYTES
+
 # Our Python and Node bootstraps write this after an invocation's output and before they
 # answer; once it is read, every line of that invocation has arrived.
 SENTINEL_RE = re.compile(rb"\x1e\x1eLAMBDA-END ([0-9a-f-]{36})\x1e\x1e\n")
 # CloudWatch Logs takes events of at most 256 KB, counting 26 bytes of overhead each
 # (PutLogEvents API reference); Lambda splits a longer line into events of 2^18 - 26 bytes.
 EVENT_OVERHEAD = 26
-MAX_EVENT = 256 * 1024 - EVENT_OVERHEAD
+MAX_EVENT = LOG_EVENT_BYTES - EVENT_OVERHEAD
 # What one invocation keeps: PutLogEvents' 10,000 events per batch, and a byte budget
 # (LAMBDA_MAX_LOG_BYTES_PER_INVOCATION) counted as CloudWatch counts a batch.
 MAX_LINES_PER_INVOCATION = 10_000

@@ -23,7 +23,9 @@ import time
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Callable
 
-from .environment import MAX_RESPONSE, EnvironmentGone
+from console.limits import SYNC_PAYLOAD_LIMIT as MAX_RESPONSE
+
+from .environment import EnvironmentGone
 from .runtime_wire import Closed, Connection, Violation, response
 
 if TYPE_CHECKING:

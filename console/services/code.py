@@ -7,11 +7,10 @@ from pathlib import Path, PurePosixPath
 
 from .. import codestore
 from ..errors import InvalidParameterValue
+from ..limits import INLINE_EDIT_LIMIT
 from ..models import Function, PackageType
 from .functions import function_update_code
 
-# AWS stops offering the inline editor above 3 MB; so do we.
-INLINE_EDIT_LIMIT = 3 * 1024 * 1024
 MAX_PATH = 256
 
 

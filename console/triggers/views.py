@@ -22,6 +22,7 @@ from django.http import HttpRequest, HttpResponse
 from executor.invoke import InvokeResult, invoke
 
 from ..errors import LambdaError, RequestTooLarge, TooManyRequests
+from ..limits import SYNC_PAYLOAD_LIMIT as BODY_LIMIT
 from ..models import Function, FunctionUrlConfig
 from ..services.function_urls import function_url_for_id
 from ..services.http_apis import http_api_for_id, route_for
@@ -29,7 +30,6 @@ from . import events, responses
 
 log = logging.getLogger(__name__)
 
-BODY_LIMIT = 6 * 1024 * 1024
 _executor = ThreadPoolExecutor(max_workers=settings.LAMBDA_HTTP_THREADS, thread_name_prefix="http-trigger")
 
 

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 from ..errors import LambdaError
 from ..forms import (AddTriggerForm, AsyncConfigForm, DestinationForm, FunctionUrlForm, RuleStateForm,
                      add_mapped_error)
+from ..limits import DEFAULT_MAX_AGE, DEFAULT_RETRIES
 from ..models import EventInvokeConfig, Function, FunctionUrlConfig, ScheduleRule
 from ..services.async_config import event_invoke_config_put
 from ..services.function_urls import function_url_create, function_url_delete, function_url_update
@@ -170,7 +171,7 @@ def destination_add(request: HttpRequest, name: str) -> HttpResponse:
 def async_config_edit(request: HttpRequest, name: str) -> HttpResponse:
     function = owned_function(request, name)
     current = _current_async(function)
-    initial = {"maximum_event_age": 21600, "maximum_retry_attempts": 2}
+    initial = {"maximum_event_age": DEFAULT_MAX_AGE, "maximum_retry_attempts": DEFAULT_RETRIES}
     if current is not None:
         initial = {"maximum_event_age": current.maximum_event_age,
                    "maximum_retry_attempts": current.maximum_retry_attempts,
