@@ -8,7 +8,9 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from . import arns
 from .fields import EncryptedJSONField
+from .limits import DEFAULT_MAX_AGE, DEFAULT_RETRIES
 from .triggers import endpoints
 
 
@@ -103,7 +105,7 @@ class Function(FunctionConfiguration):
 
     @property
     def arn(self) -> str:
-        return f"arn:aws:lambda:{settings.LAMBDA_REGION}:{self.account.account_id}:function:{self.name}"
+        return arns.function_arn(self.account.account_id, self.name)
 
     @property
     def log_group_name(self) -> str:
@@ -142,7 +144,7 @@ class Alias(models.Model):
 
     @property
     def arn(self) -> str:
-        return f"{self.function.arn}:{self.name}"
+        return arns.qualified(self.function.arn, self.name)
 
 
 class TestEventQuerySet(models.QuerySet):
@@ -256,8 +258,8 @@ class EventInvokeConfig(models.Model):
 
     function = models.ForeignKey(Function, on_delete=models.CASCADE, related_name="event_invoke_configs")
     qualifier = models.CharField(max_length=128, default="$LATEST")
-    maximum_retry_attempts = models.PositiveSmallIntegerField(default=2)
-    maximum_event_age = models.PositiveIntegerField(default=21600)  # seconds
+    maximum_retry_attempts = models.PositiveSmallIntegerField(default=DEFAULT_RETRIES)
+    maximum_event_age = models.PositiveIntegerField(default=DEFAULT_MAX_AGE)  # seconds
     on_success = models.CharField(max_length=256, blank=True)  # a destination ARN
     on_failure = models.CharField(max_length=256, blank=True)
     last_modified = models.DateTimeField(default=timezone.now)
@@ -291,7 +293,8 @@ class ScheduleRule(models.Model):
 
     @property
     def arn(self) -> str:
-        return f"arn:aws:events:{settings.LAMBDA_REGION}:{self.account.account_id}:rule/{self.name}"
+        return arns.build_arn("events", f"rule/{self.name}", region=settings.LAMBDA_REGION,
+                              account=self.account.account_id)
 
 
 def new_access_key_id() -> str:
@@ -348,7 +351,7 @@ class FunctionUrlConfig(models.Model):
 
     @property
     def function_arn(self) -> str:
-        return f"{self.function.arn}:{self.qualifier}" if self.qualifier else self.function.arn
+        return arns.qualified(self.function.arn, self.qualifier)
 
     @property
     def hostname(self) -> str:

@@ -15,14 +15,14 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.utils import timezone
 
-from console.models import EventInvokeConfig, Function, Invocation
+from console.arns import LATEST, qualified
+from console.limits import DEFAULT_MAX_AGE, DEFAULT_RETRIES
+from console.models import EventInvokeConfig, Invocation
+from console.services.async_config import destination_function
 
 from . import recursion
 
 log = logging.getLogger(__name__)
-
-DEFAULT_RETRIES = 2
-DEFAULT_MAX_AGE = 21600
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,7 @@ def invocation_record(invocation: Invocation, condition: str, function_error: st
         "timestamp": timezone.now().isoformat(timespec="milliseconds").replace("+00:00", "Z"),
         "requestContext": {
             "requestId": str(invocation.request_id),
-            "functionArn": f"{invocation.function.arn}:{invocation.qualifier or '$LATEST'}",
+            "functionArn": qualified(invocation.function.arn, invocation.qualifier or LATEST),
             "condition": condition,
             "approximateInvokeCount": invocation.attempts,
         },
@@ -107,15 +107,3 @@ def _send(invocation: Invocation, destination: str, record: dict) -> bool:
         log.exception("could not send the record of %s to %s", invocation.request_id, destination)
         return False
     return True
-
-
-def destination_function(account_pk: int, arn: str) -> tuple[Function, str | None] | None:
-    """The function (and qualifier) a destination ARN names, within the same account."""
-    parts = arn.split(":")
-    if len(parts) not in (7, 8) or parts[:3] != ["arn", "aws", "lambda"] or parts[5] != "function":
-        return None
-    function = Function.objects.select_related("account").filter(
-        account_id=account_pk, account__account_id=parts[4], name=parts[6]).first()
-    if function is None:
-        return None
-    return function, (parts[7] if len(parts) == 8 else None)

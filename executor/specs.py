@@ -1,13 +1,10 @@
 """Building an EnvSpec from a function (or one of its versions)."""
 from __future__ import annotations
 
-import random
-
 from django.conf import settings
 
-from console import codestore
-from console.errors import ResourceNotFound
-from console.models import Alias, Function, PackageType, Version
+from console import arns, codestore
+from console.models import Function, PackageType, Version
 from console.services.concurrency import account_reserved_recent
 
 from .images import image_for_runtime
@@ -20,22 +17,8 @@ def resolve_version(function: Function, qualifier: str | None) -> tuple[str, Fun
     A qualifier may be an alias: it resolves to the alias's version, or, with a routing
     config, to its second version for that weighted share of calls, picked at random.
     """
-    if qualifier in (None, "", "$LATEST"):
-        return "$LATEST", function
-    if qualifier.isdigit():
-        version = Version.objects.filter(function=function, number=int(qualifier)).first()
-        if version is not None:
-            return str(version.number), version
-    else:
-        alias = Alias.objects.filter(function=function, name=qualifier).first()
-        if alias is not None:
-            target = alias.function_version
-            for extra, weight in (alias.routing_config or {}).items():
-                if random.random() < float(weight):
-                    target = extra
-                break  # AWS allows one additional version
-            return resolve_version(function, target)
-    raise ResourceNotFound(f"Function not found: {function.arn}:{qualifier}", field="Qualifier")
+    resolved = arns.resolve(function, qualifier, weighted=True)
+    return resolved.version, resolved.config
 
 
 def spec_for(function: Function, qualifier: str | None = None) -> EnvSpec:

@@ -17,8 +17,8 @@ from django.db import close_old_connections
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from .. import validators
-from ..errors import InvalidParameterValue, InvalidRequestContent, LambdaError, RequestTooLarge, ResourceNotFound
+from .. import arns
+from ..errors import InvalidParameterValue, InvalidRequestContent, LambdaError, RequestTooLarge
 from ..models import Account, Alias, Function, Version
 from ..services.functions import function_get
 from .auth import authenticate
@@ -31,10 +31,6 @@ Handler = Callable[..., HttpResponse]
 # instead of Django's single thread for sync views: one slow call must not queue the rest.
 EXECUTOR = ThreadPoolExecutor(max_workers=64, thread_name_prefix="lambda-api")
 
-FUNCTION_REF_RE = re.compile(
-    r"^(?:arn:aws[a-zA-Z-]*:lambda:(?P<region>[a-z]{2}(?:-gov)?-[a-z]+-\d):(?P<account>\d{12}):function:"
-    r"|(?P<partial_account>\d{12}):function:)?"
-    r"(?P<name>[A-Za-z0-9_-]+)(?::(?P<qualifier>\$LATEST|[A-Za-z0-9_-]+))?$")
 MAX_ITEMS = 10000
 DEFAULT_ITEMS = 50
 
@@ -198,27 +194,14 @@ def sort_key(name: str, version: str) -> str:
 
 def parse_function_ref(account: Account, ref: str) -> tuple[str, str | None]:
     """(name, qualifier or None) from a name, an ARN or a partial ARN of the caller's account."""
-    match = FUNCTION_REF_RE.match(ref or "")
-    if match is None:
-        validators.validate_function_name(ref)  # raises, naming what is wrong with the name
-        raise InvalidParameterValue(f"{ref!r} is not a function name or ARN.", field="FunctionName")
-    name = validators.validate_function_name(match["name"])
-    owner = match["account"] or match["partial_account"]
-    if (owner and owner != account.account_id) or (match["region"] and match["region"] != settings.LAMBDA_REGION):
-        raise ResourceNotFound(f"Function not found: {ref}", field="FunctionName")
-    return name, match["qualifier"]
+    return arns.parse_function_name(ref, account.account_id, settings.LAMBDA_REGION)
 
 
 def function_and_qualifier(request: HttpRequest, account: Account, ref: str) -> tuple[Function, str | None]:
     """The caller's function named by the path and its qualifier (from the ARN or ?Qualifier=)."""
     name, derived = parse_function_ref(account, ref)
-    qualifier = request.GET.get("Qualifier") or None
-    if qualifier is not None and not re.fullmatch(r"[A-Za-z0-9$_-]{1,128}", qualifier):
-        raise InvalidParameterValue(f"Invalid Qualifier: {qualifier}", field="Qualifier")
-    if derived and qualifier and derived != qualifier:
-        raise InvalidParameterValue("The derived qualifier from the function name does not match the specified "
-                                    "qualifier.", field="Qualifier")
-    return function_get(account, name), derived or qualifier
+    qualifier = arns.request_qualifier(derived, request.GET.get("Qualifier"))
+    return function_get(account, name), qualifier
 
 
 def unqualified_function(request: HttpRequest, account: Account, ref: str) -> Function:
@@ -231,15 +214,5 @@ def unqualified_function(request: HttpRequest, account: Account, ref: str) -> Fu
 
 def resolve_config(function: Function, qualifier: str | None) -> tuple[str, Function | Version, Alias | None]:
     """(version, the row with its configuration, the alias if one was named); never picks at random."""
-    if qualifier in (None, "$LATEST"):
-        return "$LATEST", function, None
-    if qualifier.isdigit():
-        version = function.versions.filter(number=int(qualifier)).first()
-        if version is not None:
-            return str(version.number), version, None
-    else:
-        alias = function.aliases.filter(name=qualifier).first()
-        if alias is not None:
-            version, config, _ = resolve_config(function, alias.function_version)
-            return version, config, alias
-    raise ResourceNotFound(f"Function not found: {function.arn}:{qualifier}", field="Qualifier")
+    resolved = arns.resolve(function, qualifier)
+    return resolved.version, resolved.config, resolved.alias

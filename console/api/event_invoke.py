@@ -6,6 +6,7 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 
+from .. import arns
 from ..errors import InvalidParameterValue, InvalidRequestContent
 from ..models import Account, EventInvokeConfig, Function
 from ..services.async_config import event_invoke_config_delete, event_invoke_config_get, event_invoke_config_put
@@ -25,7 +26,7 @@ def invoke_config(config: EventInvokeConfig) -> dict[str, Any]:
     return {
         # A Date in restJson: seconds since the epoch.
         "LastModified": config.last_modified.timestamp(),
-        "FunctionArn": f"{function.arn}:{config.qualifier}",
+        "FunctionArn": arns.qualified(function.arn, config.qualifier),
         "MaximumRetryAttempts": config.maximum_retry_attempts,
         "MaximumEventAgeInSeconds": config.maximum_event_age,
         "DestinationConfig": destinations,

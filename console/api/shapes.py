@@ -5,6 +5,7 @@ import base64
 import datetime as dt
 from typing import Any
 
+from .. import arns
 from ..models import Alias, Function, PackageType, State, Version
 
 
@@ -25,8 +26,8 @@ def function_configuration(function: Function, config: Function | Version | None
     state = function.state if config is function else State.ACTIVE
     out: dict[str, Any] = {
         "FunctionName": function.name,
-        "FunctionArn": arn or (function.arn if version == "$LATEST" else f"{function.arn}:{version}"),
-        "Role": f"arn:aws:iam::{function.account.account_id}:role/lambda-execution",
+        "FunctionArn": arn or arns.qualified(function.arn, None if version == arns.LATEST else version),
+        "Role": arns.build_arn("iam", "role/lambda-execution", account=function.account.account_id),
         "CodeSize": config.code_size,
         "Description": config.description,
         "Timeout": config.timeout,

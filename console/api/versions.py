@@ -5,6 +5,7 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 
+from .. import arns
 from ..errors import InvalidParameterValue
 from ..models import Account
 from ..services.versions import version_publish
@@ -30,7 +31,7 @@ def list_versions(request: HttpRequest, account: Account, name: str) -> HttpResp
     keyed: list[tuple[str, Any]] = [(base.sort_key("", "$LATEST"), (function, "$LATEST"))]
     keyed += [(base.sort_key("", str(v.number)), (v, str(v.number))) for v in function.versions.order_by("number")]
     items, next_marker = base.page(request, keyed)
-    versions = [shapes.function_configuration(function, config, version, arn=f"{function.arn}:{version}")
+    versions = [shapes.function_configuration(function, config, version, arn=arns.qualified(function.arn, version))
                 for config, version in items]
     out: dict[str, Any] = {"Versions": versions}
     if next_marker:

@@ -3,11 +3,10 @@ from __future__ import annotations
 
 from django.utils import timezone
 
+from ..arns import parse_function_arn
 from ..errors import InvalidParameterValue, ResourceNotFound
+from ..limits import AGE_RANGE, RETRY_RANGE
 from ..models import EventInvokeConfig, Function
-
-RETRY_RANGE = (0, 2)
-AGE_RANGE = (60, 21600)
 
 
 def _check_int(value: object, field: str, low: int, high: int) -> int:
@@ -20,13 +19,23 @@ def _check_destination(function: Function, arn: str, field: str) -> str:
     """A destination is another function of the same account (queues and topics to come)."""
     if not arn:
         return ""
-    from executor.events import destination_function
-
     if destination_function(function.account_id, arn) is None:
         raise InvalidParameterValue(
             f"The destination ARN {arn} is invalid: it must name a Lambda function of this account.",
             field=field)
     return arn
+
+
+def destination_function(account_pk: int, arn: str) -> tuple[Function, str | None] | None:
+    """The function (and qualifier) a destination ARN names, within the same account."""
+    ref = parse_function_arn(arn)
+    if ref is None:
+        return None
+    function = Function.objects.select_related("account").filter(
+        account_id=account_pk, account__account_id=ref.account, name=ref.name).first()
+    if function is None:
+        return None
+    return function, ref.qualifier
 
 
 def event_invoke_config_get(function: Function, qualifier: str = "$LATEST") -> EventInvokeConfig:

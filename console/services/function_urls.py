@@ -4,8 +4,9 @@ from __future__ import annotations
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from ..arns import alias_exists, is_latest, is_version
 from ..errors import InvalidParameterValue, ResourceConflict, ResourceNotFound
-from ..models import Account, Alias, Function, FunctionUrlConfig
+from ..models import Account, Function, FunctionUrlConfig
 from ..validators import validate_cors
 
 INVOKE_MODES = ("BUFFERED",)  # RESPONSE_STREAM is not served yet
@@ -19,13 +20,13 @@ def _check_owner(account: Account, function: Function) -> None:
 
 def _clean_qualifier(function: Function, qualifier: str | None) -> str:
     """"" (the unqualified function) or an existing alias, as AWS allows for function URLs."""
-    qualifier = qualifier or ""
-    if qualifier in ("", "$LATEST"):
+    if is_latest(qualifier):
         return ""
-    if qualifier.isdigit():
+    assert qualifier is not None
+    if is_version(qualifier):
         raise InvalidParameterValue("A function URL can point to the function or to an alias, not a version.",
                                     field="Qualifier")
-    if not Alias.objects.filter(function=function, name=qualifier).exists():
+    if not alias_exists(function, qualifier):
         raise ResourceNotFound(f"Function not found: {function.arn}:{qualifier}", field="Qualifier")
     return qualifier
 
@@ -64,7 +65,7 @@ def function_url_create(account: Account, function: Function, *, auth_type: str,
 def function_url_get(account: Account, function: Function, qualifier: str | None = None) -> FunctionUrlConfig:
     _check_owner(account, function)
     config = (FunctionUrlConfig.objects.select_related("function__account")
-              .filter(function=function, qualifier=qualifier if qualifier not in (None, "$LATEST") else "").first())
+              .filter(function=function, qualifier="" if is_latest(qualifier) else qualifier).first())
     if config is None:
         raise ResourceNotFound("The resource you requested does not exist.", field="FunctionName")
     return config

@@ -8,19 +8,16 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
-from .. import validators
+from .. import arns, validators
 from ..codestore import store_zip
 from ..errors import CodeStorageExceeded, InvalidParameterValue, ResourceConflict, ResourceNotFound
+from ..limits import CODE_STORAGE_LIMIT
 from ..models import Account, Function, PackageType, State, Version
 from .concurrency import reservation_set
 from .images import image_check
 
 CONFIG_FIELDS = ("description", "memory_size", "timeout", "ephemeral_storage", "environment",
                  "handler", "runtime", "image_config")
-
-
-# AWS's default quota for the code of all functions and versions of an account.
-CODE_STORAGE_LIMIT = 75 * 1024 ** 3
 
 
 def account_code_usage(account: Account) -> int:
@@ -41,16 +38,8 @@ def function_get(account: Account, name: str) -> Function:
     try:
         return Function.objects.select_related("account").get(account=account, name=name)
     except Function.DoesNotExist:
-        raise ResourceNotFound(
-            f"Function not found: arn:aws:lambda:{_region()}:{account.account_id}:function:{name}",
-            field="FunctionName",
-        )
-
-
-def _region() -> str:
-    from django.conf import settings
-
-    return settings.LAMBDA_REGION
+        raise ResourceNotFound(f"Function not found: {arns.function_arn(account.account_id, name)}",
+                               field="FunctionName")
 
 
 def _clean_config(values: dict[str, Any], package_type: str, runtime: str) -> dict[str, Any]:

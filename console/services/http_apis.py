@@ -6,8 +6,9 @@ from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 
+from ..arns import alias_exists, is_latest, is_version, version_exists
 from ..errors import InvalidParameterValue, ResourceConflict, ResourceNotFound
-from ..models import Account, Alias, Function, HttpApi, HttpRoute
+from ..models import Account, Function, HttpApi, HttpRoute
 from ..validators import validate_cors
 
 DEFAULT_ROUTE = "$default"
@@ -163,10 +164,9 @@ def http_api_for_id(api_id: str) -> HttpApi | None:
 def _check_target(api: HttpApi, function: Function, qualifier: str) -> str:
     if function.account_id != api.account_id:
         raise ResourceNotFound(f"Function not found: {function.name}", field="Target")
-    qualifier = "" if qualifier in (None, "", "$LATEST") else qualifier
-    if qualifier and not qualifier.isdigit() and not Alias.objects.filter(function=function, name=qualifier).exists():
-        raise ResourceNotFound(f"Function not found: {function.arn}:{qualifier}", field="Target")
-    if qualifier.isdigit() and not function.versions.filter(number=int(qualifier)).exists():
+    if is_latest(qualifier):
+        return ""
+    if not (version_exists(function, qualifier) if is_version(qualifier) else alias_exists(function, qualifier)):
         raise ResourceNotFound(f"Function not found: {function.arn}:{qualifier}", field="Target")
     return qualifier
 

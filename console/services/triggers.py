@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 
 from django.urls import reverse
 
+from ..arns import parse_function_arn
 from ..models import EventInvokeConfig, Function, FunctionUrlConfig, HttpRoute, Invocation, ScheduleRule
 from .http_apis import http_routes_of_function
 
@@ -63,8 +64,8 @@ def function_destinations(function: Function) -> list[Destination]:
     for condition, arn in (("On success", config.on_success), ("On failure", config.on_failure)):
         if not arn:
             continue
-        parts = arn.split(":")
-        name = parts[6] if len(parts) >= 7 and parts[5] == "function" else arn
+        ref = parse_function_arn(arn)
+        name = ref.name if ref else arn
         target = Function.objects.filter(account_id=function.account_id, name=name).first()
         out.append(Destination(condition, arn, name,
                                reverse("function", args=[target.name]) if target else None))

@@ -1,7 +1,6 @@
 """Published versions (immutable snapshots of $LATEST) and the aliases that point at them."""
 from __future__ import annotations
 
-import re
 import uuid
 from typing import Any
 
@@ -9,6 +8,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from ..arns import LATEST, is_alias_name, is_version, version_exists
 from ..errors import InvalidParameterValue, ResourceConflict, ResourceNotFound
 from ..models import Alias, Function, Version
 
@@ -16,7 +16,6 @@ from ..models import Alias, Function, Version
 SNAPSHOT_FIELDS = ("description", "package_type", "runtime", "handler", "image_uri", "image_config",
                    "architecture", "memory_size", "timeout", "ephemeral_storage", "environment",
                    "code_sha256", "code_size", "revision_id")
-ALIAS_NAME_RE = re.compile(r"^(?!^[0-9]+$)[A-Za-z0-9_-]{1,128}$")
 
 
 @transaction.atomic
@@ -38,7 +37,7 @@ def version_publish(function: Function, description: str = "") -> Version:
 
 def _validate_target(function: Function, version: str, field: str) -> str:
     version = (version or "").strip()
-    if version == "$LATEST" or (version.isdigit() and function.versions.filter(number=int(version)).exists()):
+    if version == LATEST or version_exists(function, version):
         return version
     raise InvalidParameterValue(f"Version {version or '(none)'} does not exist.", field=field)
 
@@ -51,7 +50,7 @@ def _clean_alias(function: Function, version: str, description: str, routing: di
     routing_config: dict[str, float] = {}
     for extra, weight in (routing or {}).items():
         extra = _validate_target(function, str(extra), "additional_version")
-        if extra == "$LATEST" or version == "$LATEST":
+        if extra == LATEST or version == LATEST:
             raise InvalidParameterValue("Weighted routing works between two published versions.",
                                         field="additional_version")
         if extra == version:
@@ -75,7 +74,7 @@ def alias_get(function: Function, name: str) -> Alias:
 
 def alias_create(function: Function, name: str, function_version: str, description: str = "",
                  routing_config: dict[str, float] | None = None) -> Alias:
-    if not ALIAS_NAME_RE.match(name or ""):
+    if not is_alias_name(name):
         raise InvalidParameterValue(
             "Alias name must be 1 to 128 letters, numbers, hyphens or underscores, and not only digits.",
             field="name")
@@ -103,10 +102,10 @@ def alias_delete(alias: Alias) -> None:
 
 def version_delete(function: Function, qualifier: str) -> None:
     """Delete one published version; $LATEST goes only with the function, and a version an alias uses stays."""
-    if qualifier == "$LATEST":
+    if qualifier == LATEST:
         raise InvalidParameterValue("$LATEST version cannot be deleted without deleting the function.",
                                     field="Qualifier")
-    if not qualifier.isdigit():
+    if not is_version(qualifier):
         raise InvalidParameterValue("Deletion of aliases is not supported. Use DeleteAlias instead.",
                                     field="Qualifier")
     version = function.versions.filter(number=int(qualifier)).first()
