@@ -104,7 +104,7 @@ def list_function_event_invoke_configs(request: HttpRequest, account: Account, n
         raise InvalidParameterValue(f"MaxItems must be a whole number from 1 to {MAX_CONFIG_ITEMS}.",
                                     field="MaxItems")
     configs = EventInvokeConfig.objects.filter(function=function).select_related("function__account")
-    keyed = sorted(((base.sort_key("", c.qualifier) if c.qualifier == "$LATEST" or c.qualifier.isdigit()
+    keyed = sorted(((base.sort_key("", c.qualifier) if arns.is_latest(c.qualifier) or arns.is_version(c.qualifier)
                      else "2" + c.qualifier, c) for c in configs), key=lambda pair: pair[0])
     items, next_marker = base.page(request, keyed)
     out: dict[str, Any] = {"FunctionEventInvokeConfigs": [invoke_config(c) for c in items]}
