@@ -57,7 +57,7 @@ class Stack:
             "LAMBDA_VAR_DIR": str(base), "REDIS_DIR": str(base / "redis"),
             "REDIS_PASSWORD_FILE": str(base / "redis.password"), "LAMBDA_DOCKER_NETWORK": self.network,
             "LAMBDA_RUNTIME_API_PORTS": f"{first}-{last}", "LAMBDA_WORKER_THREADS": "8",
-            "DJANGO_SUPERUSER_PASSWORD": uuid.uuid4().hex, **settings,
+            "DJANGO_SUPERUSER_PASSWORD": uuid.uuid4().hex, "TZ": "UTC", **settings,
         })
         self.log_path = base / "run.log"
         self.proc: subprocess.Popen | None = None
