@@ -2,11 +2,14 @@
 
 It creates containers with Lambda's limits, hands back a raw attach socket for the log
 reader, reads a container's memory accounting from its cgroup, turns a container's end
-into typed facts (exit status, OOM), and removes containers. Nothing else imports docker.
+into typed facts (exit status, OOM), removes containers, and says whether the engine has an
+image. Nothing else imports docker (the image builder, `executor/images.py`, drives the
+docker CLI at build time).
 """
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import socket
 import threading
@@ -42,7 +45,10 @@ def client() -> docker.DockerClient:
     global _client
     with _client_lock:
         if _client is None:
-            _client = docker.from_env(timeout=120)
+            try:
+                _client = docker.from_env(timeout=120)
+            except DockerException as exc:  # it asks the engine its API version: nothing answers
+                raise EngineUnavailable(f"the Docker engine does not answer: {exc}") from exc
         return _client
 
 
@@ -245,8 +251,8 @@ def managed_containers() -> list[dict]:
     ]
 
 
-# Memory accounting from the container's cgroup. cgroup v1 keeps a resettable high-water
-# mark (memory.max_usage_in_bytes); v2 keeps memory.peak.
+# Memory accounting from the container's cgroup: the cgroupfs driver's and systemd's paths,
+# on cgroup v1 (memory controller mounted apart) and v2 (one unified tree).
 _CGROUP_ROOTS = ("/sys/fs/cgroup/memory/docker/{id}", "/sys/fs/cgroup/memory/system.slice/docker-{id}.scope",
                  "/sys/fs/cgroup/docker/{id}", "/sys/fs/cgroup/system.slice/docker-{id}.scope")
 
@@ -259,30 +265,76 @@ def find_cgroup(container_id: str) -> Path | None:
     return None
 
 
-def reset_peak_memory(cgroup: Path | None) -> None:
-    if cgroup is None:
-        return
-    for name in ("memory.max_usage_in_bytes", "memory.peak"):
-        try:
-            (cgroup / name).write_text("0")
+class PeakMemory:
+    """A container's peak memory use since the last `reset` (one invocation's), from its cgroup.
+
+    cgroup v1 keeps a high-water mark, memory.max_usage_in_bytes, that a write of 0 resets
+    (as root). cgroup v2 keeps memory.peak; since Linux 6.12 a write resets it, but only for
+    reads through the same file descriptor, so the descriptor stays open for the container's
+    life. Older v2 kernels cannot reset it: the figure is then the container's peak since it
+    started, which is never below the invocation's own. Sampling memory.current instead would
+    cost a thread per invocation and could miss a short peak between two samples, reporting
+    less memory than the function needs; too high a figure is the safer mistake.
+    """
+
+    def __init__(self, cgroup: Path | None) -> None:
+        self.cgroup = cgroup
+        self.v1 = cgroup is not None and (cgroup / "memory.max_usage_in_bytes").exists()
+        self.lock = threading.Lock()  # the descriptor is closed by whoever removes the container
+        self.fd: int | None = None
+        self.resettable = True  # v2: until the kernel refuses a reset
+
+    def reset(self) -> None:
+        if self.cgroup is None:
             return
-        except OSError:
-            continue
+        if self.v1:
+            try:
+                (self.cgroup / "memory.max_usage_in_bytes").write_text("0")
+            except OSError:
+                pass
+            return
+        with self.lock:
+            if not self.resettable:
+                return
+            try:
+                if self.fd is None:
+                    self.fd = os.open(self.cgroup / "memory.peak", os.O_RDWR | os.O_CLOEXEC)
+                os.write(self.fd, b"reset\n")
+            except OSError:  # before 6.12 the file is read-only (EACCES on open, EINVAL on write)
+                self.resettable = False
+                self._close()
 
-
-def peak_memory_bytes(cgroup: Path | None) -> int | None:
-    if cgroup is None:
-        return None
-    for name in ("memory.max_usage_in_bytes", "memory.peak"):
+    def read(self) -> int | None:
+        """Bytes; None when the cgroup cannot be read (not found, or the container is gone)."""
+        if self.cgroup is None:
+            return None
         try:
-            return int((cgroup / name).read_text())
+            if self.v1:
+                return int((self.cgroup / "memory.max_usage_in_bytes").read_text())
+            with self.lock:
+                if self.fd is not None:
+                    os.lseek(self.fd, 0, os.SEEK_SET)
+                    return int(os.read(self.fd, 64))
+            return int((self.cgroup / "memory.peak").read_text())
         except (OSError, ValueError):
-            continue
-    return None
+            return None
+
+    def close(self) -> None:
+        with self.lock:
+            self._close()
+
+    def _close(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
 
 
 def image_exists(image: str) -> bool:
-    """Whether the engine has this image (a name it cannot parse is an image it does not have)."""
+    """Whether the engine has this image (a name it cannot parse is an image it does not have).
+
+    Raises EngineUnavailable when the engine cannot say: "no such image" is an answer of the
+    engine's, never a guess made because it did not answer.
+    """
     try:
         client().api.inspect_image(image)
         return True
@@ -291,4 +343,6 @@ def image_exists(image: str) -> bool:
     except APIError as exc:
         if exc.status_code == 400:
             return False
-        raise
+        raise EngineUnavailable(f"the Docker engine cannot say whether it has {image}: {exc}") from exc
+    except (DockerException, OSError) as exc:  # requests' ConnectionError is an OSError
+        raise EngineUnavailable(f"the Docker engine does not answer: {exc}") from exc

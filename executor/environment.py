@@ -1,22 +1,26 @@
-"""One execution environment: a container, its runtime, and the invocation it is serving.
+"""One execution environment: a sandbox, its runtime, and the invocation it is serving.
 
 An environment serves one invocation at a time. The worker thread that runs an
 invocation waits here; the Runtime API threads and the log reader thread report to it.
+Its life is one state (executor/lifecycle.py); its sandbox (executor/sandbox.py) is a
+Docker container on a worker, a fake in the unit tests.
 """
 from __future__ import annotations
 
 import json
 import logging
-import math
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field
-from typing import Callable, Protocol
+from typing import Callable
 
 from console.limits import SYNC_PAYLOAD_LIMIT as MAX_RESPONSE
 
-from . import containers, logs
+from . import logs
+from .attempt import Attempt, Delivery, DeliveryWaiter, Outcome, error_type_of
+from .containers import Exit
+from .lifecycle import LIVE, State, check
+from .sandbox import Sandbox, SandboxFactory, SandboxFailed
 from .spec import EnvSpec
 
 log = logging.getLogger(__name__)
@@ -32,139 +36,102 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
-@dataclass
-class Delivery:
-    payload: bytes
-    headers: dict[str, str]
-
-
-class DeliveryWaiter(Protocol):
-    def deliver(self, delivery: Delivery) -> None: ...
-
-
 class EnvironmentGone(Exception):
     """The environment is stopping: its runtime gets no more events."""
 
 
-@dataclass
-class Attempt:
-    """One invocation as this environment sees it."""
-
-    request_id: str
-    payload: bytes
-    invoked_arn: str
-    timeout: float
-    log: logs.LogBuffer = field(default_factory=logs.LogBuffer)
-    delivered_at: float | None = None  # monotonic
-    answered_at: float | None = None
-    answer: bytes | None = None
-    error_type: str | None = None  # None: a result; else the runtime reported an error
-    end_seen: bool = False
-    last_output_at: float = 0.0
-
-
-@dataclass
-class Outcome:
-    request_id: str
-    ok: bool
-    payload: bytes
-    error_type: str = ""
-    duration_ms: float = 0.0
-    init_duration_ms: float | None = None
-    max_memory_mb: int | None = None
-    lines: list[tuple[int, str]] = field(default_factory=list)
-    log_stream_name: str = ""
-    interrupted: bool = False  # cut short by the worker's stop, not by the function: to be run again
-
-    @property
-    def billed_ms(self) -> int:
-        """AWS bills every invocation rounded up to the next millisecond."""
-        return max(1, math.ceil(self.duration_ms))
-
-    @property
-    def function_error(self) -> str | None:
-        return None if self.ok else "Unhandled"
-
-
 class EnvironmentFailed(Exception):
-    """The container could not be started at all."""
+    """The sandbox could not be started at all."""
 
 
 LineSink = Callable[[EnvSpec, str, str, int, str], None]  # (spec, log stream, request id, timestamp ms, message)
 
 
 class Environment:
-    def __init__(self, spec: EnvSpec, network: str, runtime_api: str, registry, worker: str,
-                 sink: LineSink) -> None:
+    def __init__(self, spec: EnvSpec, registry, sink: LineSink, make_sandbox: SandboxFactory) -> None:
         self.spec = spec
         self.key = spec.key
         self.id = uuid.uuid4().hex
-        self.network = network
-        self.runtime_api = runtime_api
         self.registry = registry
-        self.worker = worker
         self.sink = sink
         self.log_stream_name = time.strftime("%Y/%m/%d", time.gmtime()) + f"/[{spec.version}]{self.id}"
+        self.sandbox: Sandbox = make_sandbox(spec, self.id, self.log_stream_name)
         self.marked = spec.package_type == "Zip" and spec.runtime in MARKED_RUNTIMES
         self.cond = threading.Condition()
+        self.state = State.STARTING
+        self.broken_by = ""  # why it is BROKEN, for the worker's log and the tests
         self.created_at = time.monotonic()
-        self.ready_at: float | None = None  # first call to /next: init is over
+        # The runtime's first GET /next: its init is over. Kept apart from the state, which
+        # moves on, because the init's duration and the cold start's time limit count from it.
+        self.ready_at: float | None = None
         self.last_used = time.monotonic()
-        self.inbox: Attempt | None = None
+        self.inbox: Attempt | None = None  # the invocation waiting for the runtime's GET /next
         self.parked: DeliveryWaiter | None = None  # a runtime waiting in GET /next
         self.current: Attempt | None = None
         self.max_log_bytes = _max_log_bytes()
         self.pending_log = logs.LogBuffer(self.max_log_bytes)  # output between invocations
-        self.violation: str | None = None  # why the Runtime API stopped this environment
-        self.init_failure: tuple[bytes, str] | None = None
+        # What broke it, as the invocation's outcome reports it:
+        self.violation: str | None = None  # the Runtime API bound its runtime passed
+        self.init_failure: tuple[bytes, str] | None = None  # the runtime's /init/error
         self.init_failed_at: float | None = None
-        self.exited: containers.Exit | None = None
-        self.broken = False  # never reuse: timed out, crashed, failed to init
-        self.stopping = False
+        self.exited: Exit | None = None  # how its sandbox ended
         self.interrupted = False  # stopped by the worker's own stop
-        self.container_id = ""
-        self.cgroup = None
         self.ip = ""
         self.invocations = 0
 
     # Life cycle -----------------------------------------------------------------------
 
+    def _move(self, new: State) -> None:
+        """Under self.cond: the one place the state changes; an illegal move raises."""
+        check(self.id[:8], self.state, new)
+        self.state = new
+        self.cond.notify_all()
+
+    def _break(self, why: str) -> None:
+        """Under self.cond: never reuse this environment (once is enough)."""
+        if self.state in LIVE or self.state is State.STARTING:
+            self._move(State.BROKEN)
+            self.broken_by = why
+
     def start(self) -> None:
         try:
-            started = containers.start(self.spec, self.id, self.runtime_api, self.network, self.worker,
-                                       self.log_stream_name)
-        except containers.ContainerError as exc:  # EngineUnavailable goes up as it is: no function's fault
+            self.sandbox.start()  # EngineUnavailable goes up as it is: no function's fault
+        except SandboxFailed as exc:
             raise EnvironmentFailed(str(exc))
-        self.container_id, self.cgroup = started.container_id, started.cgroup
-        threading.Thread(target=self._read_output, args=(started.sock,), daemon=True,
-                         name=f"logs-{self.id[:8]}").start()
+        with self.cond:
+            self._move(State.INITIALIZING)
+        threading.Thread(target=self._read_output, daemon=True, name=f"logs-{self.id[:8]}").start()
         try:
-            self.ip = containers.container_ip(self.container_id, self.network)
+            self.ip = self.sandbox.address()
         except Exception as exc:  # the container died before we could look at it
             log.warning("environment %s has no address: %s", self.id[:8], exc)
             return
         self.registry.add(self.ip, self)
 
     def stop(self, wait: bool = False) -> None:
-        """Retire this environment; its container is removed in the background unless `wait`."""
+        """Retire this environment; its sandbox is removed in the background unless `wait`."""
         with self.cond:
-            already = self.stopping
-            self.stopping = True
-            self.broken = True
-            self.cond.notify_all()
+            already = self.state is State.STOPPED
+            if not already:
+                self._move(State.STOPPED)
         if self.ip:
             self.registry.remove(self.ip, self)
-        if self.container_id and (wait or not already):  # one removal in flight is enough
-            (containers.remove if wait else containers.remove_later)(self.container_id)
+        if wait or not already:  # one removal in flight is enough
+            self.sandbox.remove(wait)
 
     def interrupt(self, wait: bool = False) -> None:
         """The worker is stopping: end the invocation in progress (if unanswered) and retire this."""
         self.interrupted = True
         self.stop(wait=wait)
 
+    def retire(self) -> None:
+        """Let the invocation in progress end as it would, then stop: its function changed."""
+        with self.cond:
+            self._break("retired")
+
     @property
     def alive(self) -> bool:
-        return not self.broken and self.exited is None and not self.stopping
+        return self.state in LIVE
 
     # Called by the Runtime API threads ---------------------------------------------------
 
@@ -174,8 +141,10 @@ class Environment:
         with self.cond:
             if self.ready_at is None:
                 self.ready_at = time.monotonic()
+                if self.state is State.INITIALIZING:  # else a cold start's invocation already made it BUSY
+                    self._move(State.IDLE)
                 self.cond.notify_all()
-            if self.stopping or self.violation is not None:
+            if self.state is State.STOPPED or self.violation is not None:
                 raise EnvironmentGone()
             if self.inbox is not None:
                 return self._take_inbox()
@@ -218,7 +187,7 @@ class Environment:
             if self.violation is not None:
                 return
             self.violation = reason
-            self.broken = True
+            self._break("runtime API violation")
             attempt = self.current
             if attempt is not None and attempt.answered_at is None:
                 rid = attempt.request_id
@@ -237,24 +206,20 @@ class Environment:
         with self.cond:
             self.init_failure = (body, error_type)
             self.init_failed_at = time.monotonic()
-            self.broken = True
+            self._break("init error")
             self.cond.notify_all()
 
     # The log reader thread ---------------------------------------------------------------
 
-    def _read_output(self, sock) -> None:
+    def _read_output(self) -> None:
         splitter = logs.LineSplitter(self._on_output, self._on_end)
-        for frame in logs.read_frames(sock):
-            splitter.feed(frame)
+        for chunk in self.sandbox.output():
+            splitter.feed(chunk)
         splitter.flush()
-        try:
-            sock.close()
-        except OSError:
-            pass
-        exit_info = containers.exit_of(self.container_id) if not self.stopping else containers.Exit(-1, False)
+        exit_info = self.sandbox.wait_exit() if self.state is not State.STOPPED else Exit(-1, False)
         with self.cond:
             self.exited = exit_info
-            self.broken = True
+            self._break("exited")
             self.cond.notify_all()
 
     def _on_output(self, message: str) -> None:
@@ -286,8 +251,12 @@ class Environment:
         """Run one invocation here and wait for its end, however it ends."""
         attempt = Attempt(request_id, payload, invoked_arn, float(self.spec.timeout))
         cold = self.ready_at is None
-        containers.reset_peak_memory(self.cgroup)
+        self.sandbox.reset_peak_memory()
         with self.cond:
+            # One invocation at a time, on a started environment. A broken or stopped one takes
+            # it and ends it at once (as _finished sees), as it did when it was handed out.
+            if self.current is not None or self.state not in (State.BROKEN, State.STOPPED):
+                self._move(State.BUSY)
             self.invocations += 1
             self.current = attempt
             # Output since the last invocation (init output for the first) belongs to this one,
@@ -314,6 +283,8 @@ class Environment:
                                                  self.spec.memory_size, outcome.max_memory_mb, init_ms))
             self.current = None
             self.inbox = None
+            if self.state is State.BUSY:
+                self._move(State.IDLE)
         if not self.alive:
             self.stop()
         self.last_used = time.monotonic()
@@ -329,7 +300,7 @@ class Environment:
                 return attempt.end_seen or self.exited is not None
             quiet_since = max(attempt.answered_at, attempt.last_output_at)
             return time.monotonic() - quiet_since >= QUIET_WAIT or self.exited is not None
-        return self.exited is not None or self.stopping
+        return self.exited is not None or self.state is State.STOPPED
 
     def _wait(self, attempt: Attempt) -> bool:
         """Wait under self.cond; True when the invocation ran out of time."""
@@ -350,7 +321,7 @@ class Environment:
             if now >= limit:
                 if attempt.answered_at is not None or self.init_failed_at is not None:
                     return False
-                self.broken = True
+                self._break("timed out")
                 return True
             self.cond.wait(limit - now if step is None else min(step, limit - now))
         return False
@@ -370,13 +341,13 @@ class Environment:
         elif attempt.answered_at is not None:
             payload = attempt.answer or b""
             ok = attempt.error_type is None
-            error_type = "" if ok else (attempt.error_type or _error_type_of(payload) or "Unhandled")
+            error_type = "" if ok else (attempt.error_type or error_type_of(payload) or "Unhandled")
         elif self.init_failure is not None:
             payload, header_type = self.init_failure
             ok = False
-            error_type = _error_type_of(payload) or header_type or "Runtime.Unknown"
+            error_type = error_type_of(payload) or header_type or "Runtime.Unknown"
         else:
-            exit_info = self.exited or containers.Exit(-1, False)
+            exit_info = self.exited or Exit(-1, False)
             if self.interrupted:
                 reason = "the worker running it is stopping"
             elif exit_info.status < 0:  # the container vanished (removed, or its engine restarted)
@@ -388,21 +359,13 @@ class Environment:
             payload = json.dumps({"errorType": error_type, "errorMessage": message}).encode()
             self._line(attempt, message)
             self._line(attempt, error_type)
-        memory = containers.peak_memory_bytes(self.cgroup)
+        memory = self.sandbox.peak_memory_bytes()
         return Outcome(
             request_id=rid, ok=ok, payload=payload, error_type=error_type, duration_ms=duration,
             init_duration_ms=init_ms, max_memory_mb=(memory + 1048575) // 1048576 if memory else None,
             lines=attempt.log.lines, log_stream_name=self.log_stream_name,
             interrupted=self.interrupted and attempt.answered_at is None and not timed_out,
         )
-
-
-def _error_type_of(payload: bytes) -> str:
-    try:
-        doc = json.loads(payload)
-    except ValueError:
-        return ""
-    return doc.get("errorType", "") if isinstance(doc, dict) else ""
 
 
 def _too_large_message() -> str:

@@ -90,32 +90,30 @@ def ensure_docker() -> None:
         raise DockerUnavailable(f"Docker daemon is not reachable: {r.stderr.strip() or r.stdout.strip()}")
 
 
+def _inspect(tag: str, template: str) -> str | None:
+    """`docker image inspect` of a local image, or None if the engine says it has no such image.
+
+    Any other failure (the engine not answering, say) raises: an image that could not be
+    looked at is not an image that is missing, and must not be rebuilt or reported as such.
+    """
+    r = _docker("image", "inspect", "--format", template, tag, check=False, capture_output=True)
+    if r.returncode == 0:
+        return r.stdout.strip()
+    if "no such image" in r.stderr.lower():
+        return None
+    raise DockerUnavailable(f"cannot inspect {tag}: {r.stderr.strip() or r.stdout.strip()}")
+
+
 def _image_label(tag: str) -> str | None:
     """Current lambda.inputs label of a local image, or None if the image is missing."""
-    r = _docker("image", "inspect", "--format", "{{json .Config.Labels}}", tag,
-                check=False, capture_output=True)
-    if r.returncode != 0:
+    labels = _inspect(tag, "{{json .Config.Labels}}")
+    if labels is None:
         return None
-    labels = json.loads(r.stdout.strip() or "null") or {}
-    return labels.get(INPUTS_LABEL, "")
+    return (json.loads(labels or "null") or {}).get(INPUTS_LABEL, "")
 
 
 def _image_id(tag: str) -> str | None:
-    r = _docker("image", "inspect", "--format", "{{.Id}}", tag, check=False, capture_output=True)
-    return r.stdout.strip() if r.returncode == 0 else None
-
-
-def local_image_exists(name: str) -> bool:
-    """Whether the Docker engine has the image `name` (Image functions' check on create and update)."""
-    from .containers import image_exists  # the engine's own answer, through the SDK containers use
-
-    return image_exists(name)
-
-
-def stale_images() -> list[str]:
-    """Image tags that are missing or were built from different inputs."""
-    ensure_docker()
-    return [tag for tag, h in expected_hashes().items() if _image_label(tag) != h]
+    return _inspect(tag, "{{.Id}}")
 
 
 # --- builders ----------------------------------------------------------------

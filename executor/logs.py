@@ -181,13 +181,16 @@ def end_line(request_id: str) -> str:
 
 def report_line(request_id: str, duration_ms: float, billed_ms: int, memory_size: int,
                 max_memory_mb: int | None, init_ms: float | None) -> str:
+    """AWS's REPORT line. A peak memory that could not be measured (no cgroup found) is left
+    out, as the invocation's row leaves it empty: 0 MB would be a measurement it is not."""
     parts = [
         f"REPORT RequestId: {request_id}",
         f"Duration: {duration_ms:.2f} ms",
         f"Billed Duration: {billed_ms} ms",
         f"Memory Size: {memory_size} MB",
-        f"Max Memory Used: {max_memory_mb if max_memory_mb is not None else 0} MB",
     ]
+    if max_memory_mb is not None:
+        parts.append(f"Max Memory Used: {max_memory_mb} MB")
     if init_ms is not None:
         parts.append(f"Init Duration: {init_ms:.2f} ms")
     return "\t".join(parts) + "\t"

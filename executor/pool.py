@@ -14,6 +14,7 @@ from typing import Callable
 from django.conf import settings
 
 from .environment import Environment, LineSink
+from .sandbox import DockerSandboxes
 from .spec import EnvSpec
 
 log = logging.getLogger(__name__)
@@ -113,7 +114,7 @@ class Pool:
             if interrupt:
                 env.interrupt()
             return env, False
-        env = Environment(spec, self.network, self.runtime_api, self.registry, self.worker, self.sink)
+        env = Environment(spec, self.registry, self.sink, DockerSandboxes(self.network, self.runtime_api, self.worker))
         started = False
         try:
             env.start()
@@ -188,7 +189,7 @@ class Pool:
                 self.idle[key] = [env for env in stack if not stale(env)]
             for env in self.busy:
                 if stale(env):
-                    env.broken = True
+                    env.retire()
             if gone:
                 self.changed.notify_all()  # their memory is free for a waiting start
         for env in gone:

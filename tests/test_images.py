@@ -8,10 +8,12 @@ import textwrap
 import uuid
 
 import pytest
+from django.urls import reverse
 
-from console.errors import InvalidParameterValue
+from console.errors import InvalidParameterValue, ServiceError
 from console.models import Function
 from console.services.functions import function_create, function_delete, function_update_code
+from executor import containers, images
 from executor.invoke import invoke
 
 from .conftest import eventually
@@ -173,3 +175,36 @@ def test_volumes_an_image_declares_are_removed_with_its_container(worker, alice_
         assert _docker("volume", "ls", "-q", "--filter", f"name={volumes[0]}").stdout.strip() == ""
     finally:
         subprocess.run(["docker", "rmi", "-f", image], capture_output=True)
+
+
+@pytest.fixture
+def engine_gone(monkeypatch):
+    """The Docker engine does not answer (stopped, restarting): its socket leads nowhere."""
+    monkeypatch.setattr(containers, "_client", None)
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+
+
+def test_an_engine_that_does_not_answer_is_a_service_error_not_a_missing_image(alice_account, engine_gone):
+    image = f"{ALICE_ECR}/anything-{RUN}:latest"
+    with pytest.raises(ServiceError, match="container engine does not answer") as caught:
+        function_create(alice_account, "no-engine", package_type="Image", image_uri=image)
+    assert (caught.value.code, caught.value.status) == ("ServiceException", 500)  # AWS's: worth a retry
+    assert "does not exist" not in caught.value.message
+    assert not Function.objects.filter(name="no-engine").exists()
+
+
+def test_the_wizard_says_the_engine_does_not_answer(alice_client, alice_account, engine_gone):
+    response = alice_client.post(reverse("function-create"), {
+        "method": "image", "function_name": "img", "image_uri": f"{ALICE_ECR}/anything-{RUN}:latest",
+        "architecture": "x86_64", "memory_size": "128", "timeout": "3"})
+    page = response.content.decode()
+    assert response.status_code == 200 and "container engine does not answer" in page
+    assert "does not exist" not in page and not Function.objects.exists()
+
+
+def test_the_image_builder_tells_a_missing_image_from_an_engine_that_does_not_answer(monkeypatch):
+    assert images._image_label(f"lambda-test/never-built-{RUN}:latest") is None  # missing: to be built
+    assert images._image_label(images.BASE_IMAGE)  # built, with its inputs' hash
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+    with pytest.raises(images.DockerUnavailable):
+        images._image_label(images.BASE_IMAGE)

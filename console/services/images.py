@@ -14,17 +14,23 @@ InvalidParameterValueException): "Source image ... is not valid. Provide a valid
 image." for a name that is not an ECR image (as AWS answers a bare name), "... does not
 exist" for a missing one, and "Lambda does not have permission to access the ECR image"
 for another account's (AWS re:Post knowledge center, "lambda-ecr-image"; AWS itself answers
-that one with HTTP 403).
+that one with HTTP 403). When the Docker engine cannot be asked, the answer is AWS's
+ServiceException (500, worth a retry), never "does not exist".
 """
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 
 from django.conf import settings
 
-from ..errors import InvalidParameterValue
+from executor import containers
+
+from ..errors import InvalidParameterValue, ServiceError
 from ..models import Account
+
+log = logging.getLogger(__name__)
 
 # A Docker image reference: [registry/]repository[:tag][@digest], lowercase repository.
 _REFERENCE_RE = re.compile(
@@ -52,8 +58,6 @@ def parse_image_uri(image_uri: object, field: str = "ImageUri") -> ImageRef:
 
 def image_check(account: Account, image_uri: object, field: str = "ImageUri") -> str:
     """The image URI, cleaned, if `account` may run it and the Docker engine has it."""
-    from executor.images import local_image_exists
-
     ref = parse_image_uri(image_uri, field)
     ecr = _ECR_RE.match(ref.repository)
     allowed = any(ref.repository.startswith(prefix) for prefix in settings.LAMBDA_IMAGE_ALLOWED_PREFIXES)
@@ -71,7 +75,13 @@ def image_check(account: Account, image_uri: object, field: str = "ImageUri") ->
             raise InvalidParameterValue(
                 f"Source image {ref.uri} is not valid. The ECR repository must be in the function's Region "
                 f"({settings.LAMBDA_REGION}).", field=field)
-    if not local_image_exists(ref.uri):
+    try:
+        present = containers.image_exists(ref.uri)
+    except containers.EngineUnavailable as exc:
+        log.warning("cannot check image %s: %s", ref.uri, exc)
+        raise ServiceError(f"Lambda could not check the source image {ref.uri}: its container engine does not "
+                           "answer. Try again later.", field=field)
+    if not present:
         raise InvalidParameterValue(f"Source image {ref.uri} does not exist. Provide a valid source image.",
                                     field=field)
     return ref.uri
