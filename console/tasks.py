@@ -1,12 +1,16 @@
 """Celery tasks of the console: what the beat scheduler fires."""
 from __future__ import annotations
 
-import json
 import logging
 
 from celery import shared_task
 
+from executor import concurrency
+from executor.invoke import invoke
+
 from .models import ScheduleRule
+from .services.retention import housekeeping_run
+from .services.schedules import claim_firing, scheduled_event
 
 log = logging.getLogger(__name__)
 
@@ -14,11 +18,6 @@ log = logging.getLogger(__name__)
 @shared_task(name="console.tasks.fire_schedule_rule", queue="lambda.async", ignore_result=True)
 def fire_schedule_rule(rule_id: int) -> None:
     """Invoke a rule's function asynchronously with its Scheduled Event (or constant input)."""
-    from executor import concurrency
-    from executor.invoke import invoke
-
-    from .services.schedules import claim_firing, scheduled_event
-
     rule = ScheduleRule.objects.select_related("account", "function__account", "periodic_task").filter(
         pk=rule_id).first()
     if rule is None or rule.state != ScheduleRule.RuleState.ENABLED or rule.periodic_task is None:
@@ -27,7 +26,7 @@ def fire_schedule_rule(rule_id: int) -> None:
         log.warning("schedule rule %s fired again within half its period: the repeat is dropped "
                     "(beat or a worker restarted between sending and recording it)", rule.arn)
         return
-    payload = rule.input or json.dumps(scheduled_event(rule))
+    payload = rule.input or scheduled_event(rule)
     invoke(rule.function, payload, invocation_type="Event", qualifier=rule.qualifier or None, source="schedule")
 
 
@@ -37,6 +36,4 @@ def fire_schedule_rule(rule_id: int) -> None:
 @shared_task(name="console.tasks.housekeeping", queue="lambda.async", ignore_result=True)
 def housekeeping() -> dict[str, int]:
     """Delete expired log lines, old invocation rows and unused code (run by beat)."""
-    from .services.retention import housekeeping_run
-
     return housekeeping_run().as_dict()

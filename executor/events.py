@@ -21,6 +21,7 @@ from console.models import EventInvokeConfig, Invocation
 from console.services.async_config import destination_function
 
 from . import recursion
+from .invoke import invoke
 
 log = logging.getLogger(__name__)
 
@@ -93,17 +94,15 @@ def finish(invocation: Invocation, policy: EventPolicy, *, succeeded: bool, cond
 
 
 def _send(invocation: Invocation, destination: str, record: dict) -> bool:
-    from .invoke import invoke
-
-    target = destination_function(invocation.function.account_id, destination)
-    if target is None:
-        log.warning("destination %s of %s is gone; keeping the event", destination, invocation.request_id)
-        return False
-    function, qualifier = target
     try:
-        invoke(function, json.dumps(record), invocation_type="Event", qualifier=qualifier, source="destination",
+        target = destination_function(invocation.function.account_id, destination)
+        if target is None:
+            log.warning("destination %s of %s is gone; keeping the event", destination, invocation.request_id)
+            return False
+        function, qualifier = target
+        invoke(function, record, invocation_type="Event", qualifier=qualifier, source="destination",
                chain_depth=recursion.chain_depth(function, invocation))
-    except Exception:
+    except Exception:  # the event is kept as dead-lettered instead
         log.exception("could not send the record of %s to %s", invocation.request_id, destination)
         return False
     return True

@@ -5,7 +5,6 @@ import base64
 import json
 import logging
 import uuid
-from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import DatabaseError, transaction
@@ -16,56 +15,37 @@ from console.errors import (InvalidParameterValue, InvalidRequestContent, Reques
 from console.limits import ASYNC_PAYLOAD_LIMIT, SYNC_PAYLOAD_LIMIT
 from console.models import Function, Invocation, State
 
-from . import concurrency
+from . import concurrency, queues
 from .environment import INIT_TIMEOUT
+from .result import InvokeResult
 from .specs import spec_for
-from .tasks import invoke_async, invoke_sync, reply_key
 
 INVOCATION_TYPES = ("RequestResponse", "Event", "DryRun")
 
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class InvokeResult:
-    request_id: str
-    status_code: int  # 200 RequestResponse, 202 Event, 204 DryRun
-    payload: bytes = b""
-    function_error: str | None = None  # "Unhandled" when the function failed
-    executed_version: str = "$LATEST"
-    log_result: str | None = None  # base64 of the last 4 KB of the log, when asked for
-    error_type: str = ""
-    duration_ms: float | None = None
-    billed_duration_ms: int | None = None
-    init_duration_ms: float | None = None
-    max_memory_used_mb: int | None = None
-    memory_size: int = 128
-    log_tail: str = ""
-
-
-def invoke(function: Function, payload: bytes | str = b"", invocation_type: str = "RequestResponse",
+def invoke(function: Function, payload: bytes | str | dict = b"", invocation_type: str = "RequestResponse",
            log_type: str | None = None, qualifier: str | None = None, source: str = "api",
            chain_depth: int = 0) -> InvokeResult:
     """Invoke a function as AWS Lambda's Invoke does; raise a LambdaError on bad input or throttling.
 
-    `chain_depth`: for an event sent by a destination, how many times this function already
-    ran in the chain that led here (executor/recursion.py stops a loop on it).
+    `payload`: the event as JSON text (bytes or str, checked here), or as a dict its caller
+    built (a trigger, a destination). `chain_depth`: for an event sent by a destination, how
+    many times this function already ran in the chain that led here (executor/recursion.py
+    stops a loop on it).
     """
     if invocation_type not in INVOCATION_TYPES:
         raise InvalidParameterValue(f"Unsupported InvocationType: {invocation_type}", field="InvocationType")
     if log_type not in (None, "None", "Tail"):
         raise InvalidParameterValue(f"Unsupported LogType: {log_type}", field="LogType")
-    data = payload.encode() if isinstance(payload, str) else (payload or b"")
+    data = _event_bytes(payload)
     limit = ASYNC_PAYLOAD_LIMIT if invocation_type == "Event" else SYNC_PAYLOAD_LIMIT
     if len(data) > limit:
         raise RequestTooLarge(
             f"{len(data)} byte payload is too large for the {invocation_type} invocation type (limit {limit} bytes)")
-    if not data.strip():
-        data = b"{}"
-    try:
-        json.loads(data)
-    except (ValueError, UnicodeDecodeError):
-        raise InvalidRequestContent("Could not parse request body into json: payload is not valid JSON")
+    if not isinstance(payload, dict):
+        data = _checked_json(data)
     if function.state != State.ACTIVE:
         raise ResourceConflict(
             "The operation cannot be performed at this time. The function is currently in the following "
@@ -75,15 +55,14 @@ def invoke(function: Function, payload: bytes | str = b"", invocation_type: str 
     qualifier = qualifier or ""
     request_id = str(uuid.uuid4())
     if invocation_type == "DryRun":
-        return InvokeResult(request_id, 204, executed_version=spec.version)
-    text = data.decode()
+        return InvokeResult(request_id, status_code=204, executed_version=spec.version)
     if invocation_type == "Event":
         _check_queue(function, request_id, qualifier, spec.version, source, len(data), spec.memory_size)
         try:
             Invocation.objects.create(
                 request_id=request_id, function=function, qualifier=qualifier, version=spec.version,
                 invocation_type=Invocation.Type.EVENT, source=source, status=Invocation.Status.QUEUED,
-                payload=text, payload_size=len(data), memory_size=spec.memory_size, due=timezone.now(),
+                payload=data.decode(), payload_size=len(data), memory_size=spec.memory_size, due=timezone.now(),
                 chain_depth=chain_depth)
         except DatabaseError as exc:
             # The event is not accepted unless its row is written (the row is what runs it): the
@@ -91,7 +70,7 @@ def invoke(function: Function, payload: bytes | str = b"", invocation_type: str 
             log.error("event %s for %s not queued: %s", request_id, function.arn, exc)
             raise ServiceError("The event could not be queued: the service's database is unavailable. Try again.")
         transaction.on_commit(lambda: _send_event(request_id))
-        return InvokeResult(request_id, 202, executed_version=spec.version)
+        return InvokeResult(request_id, Invocation.Status.QUEUED, status_code=202, executed_version=spec.version)
     if spec.reserved_concurrency == 0:
         # Nothing can ever run: answer at once, as AWS does, without a trip to a worker,
         # but count it, so the Monitor tab shows the throttle.
@@ -100,24 +79,17 @@ def invoke(function: Function, payload: bytes | str = b"", invocation_type: str 
             status=Invocation.Status.THROTTLED, error_type=concurrency.FUNCTION_LIMIT,
             payload_size=len(data), memory_size=spec.memory_size)
         raise TooManyRequests("Rate Exceeded.", Reason=concurrency.FUNCTION_LIMIT)
-    invoke_sync.apply_async((spec.sealed(), request_id, text, source, qualifier))
-    reply = concurrency.connection().blpop([reply_key(request_id)], timeout=spec.timeout + INIT_TIMEOUT + 30)
-    if reply is None:
+    queues.send_sync(spec.sealed(), request_id, data, source, qualifier)
+    try:
+        result = queues.wait_answer(request_id, timeout=spec.timeout + INIT_TIMEOUT + 30)
+    except queues.NoAnswer:
         raise ServiceError("The invocation did not finish: no worker answered in time.")
-    done = json.loads(reply[1])
-    if done["status"] == "error":
-        raise ServiceError(done.get("message") or "The invocation failed on the worker; see the worker's log.")
-    if done["status"] == Invocation.Status.THROTTLED:
-        raise TooManyRequests("Rate Exceeded.", Reason=done["throttle_reason"])
-    result = InvokeResult(
-        request_id, 200, payload=done["payload"].encode(), function_error=done["function_error"],
-        executed_version=done["executed_version"], error_type=done["error_type"],
-        duration_ms=done["duration_ms"], billed_duration_ms=done["billed_duration_ms"],
-        init_duration_ms=done["init_duration_ms"], max_memory_used_mb=done["max_memory_used_mb"],
-        memory_size=done["memory_size"], log_tail=done["log_tail"],
-    )
+    except queues.WorkerFailed as exc:
+        raise ServiceError(exc.message or "The invocation failed on the worker; see the worker's log.")
+    if result.status == Invocation.Status.THROTTLED:
+        raise TooManyRequests("Rate Exceeded.", Reason=result.throttle_reason)
     if log_type == "Tail":
-        result.log_result = base64.b64encode(done["log_tail"].encode()).decode()
+        result.log_result = base64.b64encode(result.log_tail.encode()).decode()
     return result
 
 
@@ -128,9 +100,26 @@ def _send_event(request_id: str) -> None:
     since an error would have it send the event again while this one still runs.
     """
     try:
-        invoke_async.delay(request_id)
+        queues.send_event(request_id)
     except Exception as exc:  # Redis down or restarting
         log.warning("event %s accepted, its message not sent (%s): the reaper will send it", request_id, exc)
+
+
+def _event_bytes(payload: bytes | str | dict) -> bytes:
+    if isinstance(payload, dict):
+        return json.dumps(payload).encode()
+    return payload.encode() if isinstance(payload, str) else (payload or b"")
+
+
+def _checked_json(data: bytes) -> bytes:
+    """The event a caller sent as text, if it is JSON; an empty one is {}."""
+    if not data.strip():
+        return b"{}"
+    try:
+        json.loads(data)
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidRequestContent("Could not parse request body into json: payload is not valid JSON")
+    return data
 
 
 # No reason in AWS's ThrottleReason names a full event queue; this is the nearest: more

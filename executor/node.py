@@ -17,15 +17,16 @@ import uuid
 from django.conf import settings
 
 from console import realtime
+from console.models import Function
 
-from . import concurrency, containers, netpolicy
+from . import containers, heartbeats, netpolicy
 from .pool import Pool
+from .reaper import requeue_orphaned_invocations, resend_lost_events
 from .runtime_api import RuntimeAPIServer
 from .spec import EnvSpec
 
 log = logging.getLogger(__name__)
 
-HEARTBEAT_PREFIX = "lambda:worker:"
 ORPHAN_SWEEP_EVERY = 30.0
 # Seconds a stopping worker may take past its grace period (to end interrupted invocations and
 # remove containers) before it exits anyway: a stop must be bounded, whatever is stuck.
@@ -40,10 +41,6 @@ def publish_line(spec: EnvSpec, log_stream: str, request_id: str, timestamp: int
     realtime.publish_log_line(spec.account_id, spec.function_name, {
         "request_id": request_id, "log_stream": log_stream, "timestamp": timestamp, "message": message,
     })
-
-
-def worker_alive(worker_id: str) -> bool:
-    return bool(concurrency.connection().exists(HEARTBEAT_PREFIX + worker_id))
 
 
 def runtime_api_server(host: str) -> RuntimeAPIServer:
@@ -80,12 +77,9 @@ class Node:
         log.info("executor %s: Runtime API at %s", self.worker_id, self.server.address)
 
     def _beat(self) -> None:
-        ttl = settings.LAMBDA_WORKER_HEARTBEAT
-        concurrency.connection().set(HEARTBEAT_PREFIX + self.worker_id, "1", ex=ttl)
+        heartbeats.beat(self.worker_id, settings.LAMBDA_WORKER_HEARTBEAT)
 
     def _housekeeping(self) -> None:
-        from .reaper import requeue_orphaned_invocations, resend_lost_events
-
         interval = max(1.0, settings.LAMBDA_WORKER_HEARTBEAT / 3)
         # worker_ready swept at start; the next sweep comes as soon as a worker that died just
         # before this one started has surely missed its heartbeat (not 30 s later: a Ctrl-C in
@@ -110,8 +104,6 @@ class Node:
         A changed function's next invocation would retire them anyway; this frees their
         memory within seconds of the change even if no invocation comes.
         """
-        from console.models import Function
-
         envs = self.pool.environments()
         if not envs:
             return 0
@@ -129,7 +121,7 @@ class Node:
         removed = 0
         for container in containers.managed_containers():
             owner = container["worker"]
-            if owner != self.worker_id and not worker_alive(owner):
+            if owner != self.worker_id and not heartbeats.worker_alive(owner):
                 containers.remove(container["id"])
                 removed += 1
         return removed
@@ -163,7 +155,7 @@ class Node:
             # worker removes its containers at once.
             log.error("worker did not stop %.0f s after its grace period; exiting now", STOP_MARGIN)
             try:
-                concurrency.connection().delete(HEARTBEAT_PREFIX + self.worker_id)
+                heartbeats.forget(self.worker_id)
             finally:
                 os._exit(1)
 
@@ -173,7 +165,7 @@ class Node:
             self._drainer.join(timeout=STOP_MARGIN)  # it may still be removing interrupted containers
         self.pool.shutdown()
         self.server.shutdown()
-        concurrency.connection().delete(HEARTBEAT_PREFIX + self.worker_id)
+        heartbeats.forget(self.worker_id)
 
 
 _node: Node | None = None

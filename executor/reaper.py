@@ -9,7 +9,8 @@ from django.utils import timezone
 
 from console.models import Invocation
 
-from . import concurrency
+from . import concurrency, queues
+from .heartbeats import worker_alive
 
 log = logging.getLogger(__name__)
 
@@ -20,9 +21,6 @@ def requeue_orphaned_invocations() -> int:
     Each goes back to queued with its attempt uncounted (the function did not fail; the
     worker did), through a conditional update so that two reapers never both re-queue it.
     """
-    from .node import worker_alive
-    from .tasks import invoke_async
-
     requeued = 0
     running = Invocation.objects.filter(status=Invocation.Status.RUNNING,
                                         invocation_type=Invocation.Type.EVENT).values_list("request_id", "worker")
@@ -37,7 +35,7 @@ def requeue_orphaned_invocations() -> int:
         ).update(status=Invocation.Status.QUEUED, worker="", attempts=F("attempts") - 1, due=timezone.now())
         if changed:
             log.warning("re-queueing invocation %s: worker %s stopped mid-run", request_id, worker)
-            invoke_async.delay(str(request_id))
+            queues.send_event(request_id)
             requeued += 1
     return requeued
 
@@ -47,13 +45,13 @@ LOST_AFTER = dt.timedelta(minutes=5)
 # queued this long after its message was due is one whose message vanished (a Redis killed
 # while handing it out) or one a busy worker holds: a second copy is harmless, see below.
 LOST_WHEN_QUEUE_EMPTY_AFTER = dt.timedelta(seconds=30)
-ASYNC_QUEUE = "lambda.async"
 
 
 def _messages_waiting() -> int:
     """Messages in the async queue not yet handed to a worker (Kombu keeps one list per priority)."""
     r = concurrency.connection()
-    return sum(r.llen(key) for key in (ASYNC_QUEUE, *(f"{ASYNC_QUEUE}\x06\x16{p}" for p in (3, 6, 9))))
+    queue = queues.ASYNC_QUEUE
+    return sum(r.llen(key) for key in (queue, *(f"{queue}\x06\x16{p}" for p in (3, 6, 9))))
 
 
 def resend_lost_events() -> int:
@@ -65,8 +63,6 @@ def resend_lost_events() -> int:
     conditional update lets one reaper, not several, send it; a second delivery would do
     nothing anyway, since a delivery must claim the queued row.
     """
-    from .tasks import invoke_async
-
     now = timezone.now()
     after = LOST_WHEN_QUEUE_EMPTY_AFTER if _messages_waiting() == 0 else LOST_AFTER
     lost = Invocation.objects.filter(status=Invocation.Status.QUEUED, invocation_type=Invocation.Type.EVENT,
@@ -75,6 +71,6 @@ def resend_lost_events() -> int:
     for pk, request_id, due in lost:
         if Invocation.objects.filter(pk=pk, status=Invocation.Status.QUEUED, due=due).update(due=now):
             log.warning("re-sending invocation %s: its message was due at %s", request_id, due)
-            invoke_async.delay(str(request_id))
+            queues.send_event(request_id)
             resent += 1
     return resent

@@ -22,6 +22,7 @@ from console.models import Invocation, LogEvent
 
 from . import concurrency
 from .dbwrite import backoff
+from .result import InvokeResult
 
 log = logging.getLogger(__name__)
 
@@ -35,9 +36,18 @@ LOCK_SECONDS = 5
 BATCH_PAUSE = 0.05  # seconds
 
 
-def encode(invocation: dict, lines: list[tuple[int, str]]) -> str:
-    """One record as the worker queues it: the Invocation's columns and its log lines."""
-    return json.dumps({"invocation": invocation, "lines": lines}, default=str)
+def encode(result: InvokeResult, row: dict, lines: list[tuple[int, str]]) -> str:
+    """One record as the worker queues it: the invocation's result, the rest of its row's
+    columns (`row`: plain values) and its log lines."""
+    return json.dumps({"result": result.to_wire(), "row": row, "lines": lines})
+
+
+def _fields(record: dict) -> dict:
+    """The Invocation's columns of a queued record."""
+    if "invocation" in record:
+        return record["invocation"]  # queued by a worker of the previous release: its columns as they are
+    result = InvokeResult.from_wire(record["result"])
+    return {**record["row"], **result.row_fields()}
 
 
 def drain(max_batch: int = MAX_BATCH) -> int:
@@ -59,7 +69,7 @@ def drain(max_batch: int = MAX_BATCH) -> int:
 
 
 def _rows(record: dict) -> tuple[Invocation, list[LogEvent]]:
-    fields = record["invocation"]
+    fields = _fields(record)
     invocation = Invocation(**fields)
     events = [
         LogEvent(function_id=fields["function_id"], request_id=fields["request_id"],
@@ -72,9 +82,10 @@ def _rows(record: dict) -> tuple[Invocation, list[LogEvent]]:
 
 def _write(records: list[dict]) -> None:
     close_old_connections()
-    ids = [record["invocation"]["request_id"] for record in records]
+    rows = [_rows(record) for record in records]
+    ids = [str(invocation.request_id) for invocation, _ in rows]
     done = {str(rid) for rid in Invocation.objects.filter(request_id__in=ids).values_list("request_id", flat=True)}
-    batch = [_rows(record) for record in records if record["invocation"]["request_id"] not in done]
+    batch = [row for row in rows if str(row[0].request_id) not in done]
     try:
         _insert(batch)
         return
@@ -83,8 +94,9 @@ def _write(records: list[dict]) -> None:
     for item in batch:
         try:
             _insert([item])
-        except IntegrityError:
-            log.debug("not recording %s: its function is gone", item[0].request_id)
+        except IntegrityError as exc:
+            # Expected when the function was deleted since; anything else is a record lost, to be seen.
+            log.warning("not recording invocation %s (was its function deleted?): %s", item[0].request_id, exc)
 
 
 def _insert(batch: list[tuple[Invocation, list[LogEvent]]]) -> None:

@@ -16,44 +16,20 @@ from django.utils import timezone
 
 from console.models import Invocation, LogEvent
 
-from . import concurrency, logs, recorder
+from . import concurrency, logs, queues, recorder
 from .environment import INIT_TIMEOUT, EnvironmentFailed, Outcome
 from .node import WorkerStopping, get_node
 from .pool import MemoryBudgetExceeded
+from .result import InvokeResult
 from .spec import EnvSpec
 
 log = logging.getLogger(__name__)
-
-REPLY_TTL = 120  # seconds a synchronous answer waits for its caller
-
-
-@dataclass
-class Execution:
-    """What a worker hands back to the caller, as plain JSON-able values."""
-
-    request_id: str
-    status: str  # an Invocation.Status value
-    payload: str = ""
-    function_error: str | None = None
-    error_type: str = ""
-    executed_version: str = "$LATEST"
-    duration_ms: float = 0.0
-    billed_duration_ms: int = 0
-    init_duration_ms: float | None = None
-    max_memory_used_mb: int | None = None
-    memory_size: int = 128
-    throttle_reason: str = ""
-    log_tail: str = ""
-
-    def to_dict(self) -> dict:
-        return dict(self.__dict__)
 
 
 @dataclass(frozen=True)
 class SyncContext:
     """What a synchronous invocation's record needs besides its outcome."""
 
-    reply_to: str  # the Redis list its caller waits on
     started: dt.datetime
     source: str
     qualifier: str
@@ -61,7 +37,7 @@ class SyncContext:
 
 
 def execute(spec: EnvSpec, request_id: str, payload: bytes,
-            sync: SyncContext | None = None, qualifier: str = "") -> tuple[Execution, Outcome | None]:
+            sync: SyncContext | None = None, qualifier: str = "") -> tuple[InvokeResult, Outcome | None]:
     """Run one invocation here. For a synchronous one, the answer and the record go out in
     the same round trip to Redis that frees the concurrency slot. `qualifier`: the version
     or alias the caller named ("" for none), a synchronous call's is in `sync`.
@@ -76,58 +52,57 @@ def execute(spec: EnvSpec, request_id: str, payload: bytes,
         concurrency.acquire(spec.account_id, spec.function_arn, request_id, spec.reserved_concurrency,
                             spec.account_reserved, lease)
     except concurrency.Throttled as exc:
-        execution = _throttled(spec, request_id, exc.reason)
-        _finish(spec, request_id, execution, None, sync, leased=False)
-        return execution, None
-    execution: Execution | None = None
+        result = _throttled(spec, request_id, exc.reason)
+        _finish(spec, request_id, result, None, sync, leased=False)
+        return result, None
+    result: InvokeResult | None = None
     outcome: Outcome | None = None
     try:
         try:
             env, _cold = node.pool.acquire(spec)
         except EnvironmentFailed as exc:
-            execution = _start_failure(spec, request_id, str(exc))
+            result = _start_failure(spec, request_id, str(exc))
         except MemoryBudgetExceeded:
             # The host is full of busy environments: AWS's account-level reason is the closest
             # (callers and SDKs know it); the worker's log says which budget it was.
             log.warning("host memory budget full: %s (%d MB) throttled", spec.function_arn, spec.memory_size)
-            execution = _throttled(spec, request_id, concurrency.ACCOUNT_LIMIT)
+            result = _throttled(spec, request_id, concurrency.ACCOUNT_LIMIT)
         else:
             try:
                 outcome = env.invoke(request_id, payload, spec.invoked_arn(sync.qualifier if sync else qualifier))
             finally:
                 node.pool.release(env)
             if not outcome.interrupted:
-                execution = _execution(spec, request_id, outcome)
+                result = _ran(spec, request_id, outcome)
     finally:
-        _finish(spec, request_id, execution, outcome, sync, leased=True)
-    if execution is None:
+        _finish(spec, request_id, result, outcome, sync, leased=True)
+    if result is None:
         raise WorkerStopping(f"invocation {request_id} interrupted: the worker is stopping")
-    return execution, outcome
+    return result, outcome
 
 
-def _finish(spec: EnvSpec, request_id: str, execution: Execution | None, outcome: Outcome | None,
+def _finish(spec: EnvSpec, request_id: str, result: InvokeResult | None, outcome: Outcome | None,
             sync: SyncContext | None, leased: bool) -> None:
     """Free the slot, answer the caller and queue the record, in one round trip to Redis."""
     pipe = concurrency.connection().pipeline(transaction=False)
     if leased:
         concurrency.release(spec.account_id, spec.function_arn, request_id, pipe)
-    if sync is not None and execution is not None:
-        pipe.rpush(sync.reply_to, json.dumps(execution.to_dict()))
-        pipe.expire(sync.reply_to, REPLY_TTL)
-        pipe.rpush(recorder.RECORDS_KEY, sync_record(spec, execution, outcome, sync))
+    if sync is not None and result is not None:
+        queues.push_answer(pipe, result)
+        pipe.rpush(recorder.RECORDS_KEY, sync_record(spec, result, outcome, sync))
     pipe.execute()
 
 
-def _throttled(spec: EnvSpec, request_id: str, reason: str) -> Execution:
-    return Execution(request_id, Invocation.Status.THROTTLED, throttle_reason=reason,
-                     executed_version=spec.version, memory_size=spec.memory_size)
+def _throttled(spec: EnvSpec, request_id: str, reason: str) -> InvokeResult:
+    return InvokeResult(request_id, Invocation.Status.THROTTLED, throttle_reason=reason,
+                        executed_version=spec.version, memory_size=spec.memory_size)
 
 
-def _execution(spec: EnvSpec, request_id: str, outcome: Outcome) -> Execution:
-    return Execution(
+def _ran(spec: EnvSpec, request_id: str, outcome: Outcome) -> InvokeResult:
+    return InvokeResult(
         request_id=request_id,
         status=Invocation.Status.SUCCEEDED if outcome.ok else Invocation.Status.FAILED,
-        payload=outcome.payload.decode("utf-8", errors="replace"),
+        payload=outcome.payload,
         function_error=outcome.function_error,
         error_type=outcome.error_type,
         executed_version=spec.version,
@@ -136,32 +111,17 @@ def _execution(spec: EnvSpec, request_id: str, outcome: Outcome) -> Execution:
         init_duration_ms=round(outcome.init_duration_ms, 2) if outcome.init_duration_ms is not None else None,
         max_memory_used_mb=outcome.max_memory_mb,
         memory_size=spec.memory_size,
+        log_stream_name=outcome.log_stream_name,
         log_tail=logs.tail([message for _, message in outcome.lines]),
     )
 
 
-def _start_failure(spec: EnvSpec, request_id: str, reason: str) -> Execution:
+def _start_failure(spec: EnvSpec, request_id: str, reason: str) -> InvokeResult:
     log.warning("cannot start an environment for %s: %s", spec.function_arn, reason)
     body = {"errorType": "Runtime.Unknown", "errorMessage": f"RequestId: {request_id} Error: {reason}"}
-    return Execution(request_id, Invocation.Status.FAILED, payload=json.dumps(body), function_error="Unhandled",
-                     error_type="Runtime.Unknown", executed_version=spec.version, memory_size=spec.memory_size)
-
-
-def invocation_fields(spec: EnvSpec, execution: Execution, outcome: Outcome | None) -> dict:
-    """The accounting columns of an Invocation row for this execution."""
-    return dict(
-        version=execution.executed_version,
-        status=execution.status,
-        error_type=execution.error_type or execution.throttle_reason,
-        duration_ms=execution.duration_ms if outcome else None,
-        billed_duration_ms=execution.billed_duration_ms if outcome else None,
-        init_duration_ms=execution.init_duration_ms,
-        memory_size=spec.memory_size,
-        max_memory_used_mb=execution.max_memory_used_mb,
-        response_size=len(execution.payload.encode()) if outcome else 0,
-        log_stream_name=outcome.log_stream_name if outcome else "",
-        finished=timezone.now(),
-    )
+    return InvokeResult(request_id, Invocation.Status.FAILED, payload=json.dumps(body).encode(),
+                        function_error="Unhandled", error_type="Runtime.Unknown", executed_version=spec.version,
+                        memory_size=spec.memory_size)
 
 
 def log_events(spec: EnvSpec, request_id: str, outcome: Outcome | None) -> list[LogEvent]:
@@ -175,19 +135,17 @@ def log_events(spec: EnvSpec, request_id: str, outcome: Outcome | None) -> list[
     ]
 
 
-def sync_record(spec: EnvSpec, execution: Execution, outcome: Outcome | None, sync: SyncContext) -> str:
+def sync_record(spec: EnvSpec, result: InvokeResult, outcome: Outcome | None, sync: SyncContext) -> str:
     """A synchronous invocation's row and log lines, as the recorder process takes them."""
-    fields = dict(
-        request_id=execution.request_id, function_id=spec.function_id, qualifier=sync.qualifier,
-        invocation_type=Invocation.Type.REQUEST_RESPONSE, source=sync.source, started=sync.started.isoformat(),
-        payload_size=sync.payload_size, attempts=1, **invocation_fields(spec, execution, outcome))
-    fields["finished"] = fields["finished"].isoformat()
-    return recorder.encode(fields, outcome.lines if outcome else [])
+    row = dict(function_id=spec.function_id, qualifier=sync.qualifier, source=sync.source, attempts=1,
+               invocation_type=Invocation.Type.REQUEST_RESPONSE, payload_size=sync.payload_size,
+               started=sync.started.isoformat(), finished=timezone.now().isoformat())
+    return recorder.encode(result, row, outcome.lines if outcome else [])
 
 
-def record_async(spec: EnvSpec, execution: Execution, outcome: Outcome | None, **extra: object) -> None:
+def record_async(spec: EnvSpec, result: InvokeResult, outcome: Outcome | None, **extra: object) -> None:
     """Write an asynchronous attempt's result now: its row drives what happens next."""
+    fields = {**result.row_fields(), "finished": timezone.now(), **extra}
     with transaction.atomic():
-        Invocation.objects.filter(request_id=execution.request_id).update(
-            **{**invocation_fields(spec, execution, outcome), **extra})
-        LogEvent.objects.bulk_create(log_events(spec, execution.request_id, outcome))
+        Invocation.objects.filter(request_id=fields.pop("request_id")).update(**fields)
+        LogEvent.objects.bulk_create(log_events(spec, result.request_id, outcome))

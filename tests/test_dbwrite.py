@@ -15,6 +15,7 @@ from django.utils import timezone
 from console.models import Invocation
 from executor import concurrency, recorder
 from executor.dbwrite import backoff, with_retries
+from executor.result import InvokeResult
 
 from .conftest import python_function
 
@@ -32,9 +33,9 @@ def private_records(monkeypatch):
 def queue_record(function) -> str:
     request_id = str(uuid.uuid4())
     now = timezone.now().isoformat()
-    fields = dict(request_id=request_id, function_id=function.pk, invocation_type="RequestResponse",
-                  status=Invocation.Status.SUCCEEDED, started=now, finished=now, log_stream_name="s", attempts=1)
-    concurrency.connection().rpush(recorder.RECORDS_KEY, recorder.encode(fields, [[1700000000000, "hello"]]))
+    result = InvokeResult(request_id, Invocation.Status.SUCCEEDED, log_stream_name="s")
+    row = dict(function_id=function.pk, invocation_type="RequestResponse", started=now, finished=now, attempts=1)
+    concurrency.connection().rpush(recorder.RECORDS_KEY, recorder.encode(result, row, [[1700000000000, "hello"]]))
     return request_id
 
 
@@ -114,3 +115,17 @@ def test_a_write_that_keeps_failing_raises_and_a_constraint_violation_is_not_ret
     with pytest.raises(IntegrityError):
         with_retries(duplicate, "writing", sleep=waits.append)
     assert waits == [0.5, 1.0]
+
+
+def test_a_record_the_database_refuses_is_dropped_with_a_warning_naming_it(
+        transactional_db, alice_account, private_records, caplog):
+    kept = python_function(alice_account, "def lambda_handler(e, c):\n    return 1\n")
+    gone = python_function(alice_account, "def lambda_handler(e, c):\n    return 1\n")
+    written, refused = queue_record(kept), queue_record(gone)
+    gone.delete()  # its record can no longer be written (its function's row is what it points to)
+    with caplog.at_level(logging.WARNING, logger="executor.recorder"):
+        assert recorder.drain() == 2
+    assert Invocation.objects.filter(request_id=written).exists()
+    assert not Invocation.objects.filter(request_id=refused).exists()
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert any(refused in message for message in warnings), warnings

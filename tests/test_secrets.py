@@ -31,7 +31,8 @@ from console.services.functions import function_update_configuration
 from console.services.versions import version_publish
 from executor import concurrency
 from executor.invoke import invoke
-from executor.tasks import invoke_sync, reply_key
+from executor.queues import reply_key
+from executor.tasks import invoke_sync
 
 from .conftest import ROOT, eventually, python_function
 
@@ -160,9 +161,9 @@ def test_worker_refuses_a_spec_not_sealed_with_its_keys(worker, alice_account):
     forged = {**spec_for(fn).to_dict(), "code_dir": "/etc"}
     for message in (forged, Fernet(Fernet.generate_key()).encrypt(json.dumps(forged).encode()).decode()):
         request_id = str(uuid.uuid4())
-        invoke_sync.apply_async((message, request_id, "{}", "api", "$LATEST"))
+        invoke_sync.apply_async((message, request_id, base64.b64encode(b"{}").decode(), "api", "$LATEST"))
         reply = concurrency.connection().blpop([reply_key(request_id)], timeout=30)
-        assert reply is not None and json.loads(reply[1]) == {"status": "error"}
+        assert reply is not None and json.loads(reply[1]) == {"error": ""}
     assert not Invocation.objects.filter(function=fn).exists()
 
 

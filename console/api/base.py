@@ -69,11 +69,6 @@ def _call(request: HttpRequest, handler: Handler | None, kwargs: dict[str, str])
     return response
 
 
-def not_an_operation(request: HttpRequest, account: Account, rest: str = "") -> HttpResponse:
-    """Paths under the API's prefixes that match no operation served here."""
-    raise unknown_operation_error(request)
-
-
 # --- Request bodies ------------------------------------------------------------------------
 
 @lru_cache(maxsize=1)

@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import unquote
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.urls import Resolver404, resolve
 
 from ..errors import InvalidParameterValue, LambdaError
+from ..models import Account
 from .auth import _raw_path
 
 API_URLCONF = "console.api.urls"
@@ -76,8 +77,6 @@ def aws_route(method: str, raw_path: str, query_keys: set[str]) -> Route | None:
 
 
 def _served(route: Route) -> bool:
-    from .base import not_an_operation  # base imports this module
-
     try:
         match = resolve(route.example_path(), urlconf=API_URLCONF)
     except Resolver404:
@@ -113,3 +112,8 @@ def _value_with_slash(raw_path: str) -> tuple[str, str] | None:
             if not label.group(2) and "/" in unquote(value):
                 return label.group(1), unquote(value)
     return None
+
+
+def not_an_operation(request: HttpRequest, account: Account, rest: str = "") -> HttpResponse:
+    """Paths under the API's prefixes that match no operation served here."""
+    raise unknown_operation_error(request)

@@ -5,7 +5,8 @@ from django.urls import path, re_path
 
 from . import (account, aliases, concurrency, event_invoke, function_urls, functions, invoke, recursion, tags,
                versions)
-from .base import not_an_operation, operations
+from .base import operations
+from .unknown import not_an_operation
 
 fn = r"(?P<name>[^/]+)"
 v1 = "2015-03-31/functions"

@@ -8,19 +8,19 @@ one slow function hold up every other URL.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import unquote
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig
 from django.db import close_old_connections
 from django.http import HttpRequest, HttpResponse
 
-from executor.invoke import InvokeResult, invoke
+from executor.invoke import invoke
+from executor.result import InvokeResult
 
+from ..api.auth import authenticate
 from ..errors import LambdaError, RequestTooLarge, TooManyRequests
 from ..limits import SYNC_PAYLOAD_LIMIT as BODY_LIMIT
 from ..models import Function, FunctionUrlConfig
@@ -58,21 +58,8 @@ async def http_api(request: HttpRequest, api_id: str, prefix: str) -> HttpRespon
     return await _in_pool(serve_http_api)(request, api_id, prefix)
 
 
-def _read_body(request: HttpRequest) -> bytes | None:
-    """The request body, or None when it is over the 6 MB a synchronous invocation takes."""
-    try:
-        if int(request.META.get("CONTENT_LENGTH") or 0) > BODY_LIMIT:
-            return None
-        body = request.body
-    except (ValueError, RequestDataTooBig):
-        return None
-    return body if len(body) <= BODY_LIMIT else None
-
-
 def _iam_authorizer(request: HttpRequest, function: Function) -> dict | None:
     """The caller's identity for a SigV4-signed request by a key of the function's account, else None."""
-    from ..api.auth import authenticate
-
     try:
         caller = authenticate(request)
     except LambdaError:
@@ -89,10 +76,10 @@ def _iam_authorizer(request: HttpRequest, function: Function) -> dict | None:
 
 def _invoke(function: Function, event: dict, qualifier: str, source: str) -> InvokeResult | HttpResponse:
     try:
-        return invoke(function, json.dumps(event), "RequestResponse", qualifier=qualifier or None, source=source)
+        return invoke(function, event, "RequestResponse", qualifier=qualifier or None, source=source)
     except TooManyRequests:
         return responses.message(429, "Too Many Requests")
-    except RequestTooLarge:  # the event, base64 and all, is over 6 MB
+    except RequestTooLarge:  # the event, base64 and all, is over 6 MB (the body alone is checked as it is read)
         return responses.message(413, "Request Entity Too Large")
     except LambdaError as exc:
         log.warning("%s %s could not be invoked: %s", source, function.arn, exc.message)
@@ -123,11 +110,8 @@ def serve_function_url(request: HttpRequest, url_id: str, prefix: str) -> HttpRe
         authorizer = _iam_authorizer(request, function)
         if authorizer is None:
             return _done(request, responses.message(403, "Forbidden", key="Message"), config.cors)
-    body = _read_body(request)
-    if body is None:
-        return _done(request, responses.message(413, "Request Entity Too Large"), config.cors)
     event = events.http_event(request, path=events.raw_path(request, prefix), route_key="$default", api_id=url_id,
-                              account_id=function.account.account_id, domain_prefix=url_id, body=body,
+                              account_id=function.account.account_id, domain_prefix=url_id, body=request.body,
                               authorizer=authorizer)
     result = _invoke(function, event, config.qualifier, "function-url")
     if isinstance(result, HttpResponse):
@@ -150,12 +134,9 @@ def serve_http_api(request: HttpRequest, api_id: str, prefix: str) -> HttpRespon
     if matched is None:
         return _done(request, responses.message(404, "Not Found"), api.cors)
     route, params = matched
-    body = _read_body(request)
-    if body is None:
-        return _done(request, responses.message(413, "Request Entity Too Large"), api.cors)
     request_id = events.api_request_id()
     event = events.http_event(request, path=path, route_key=route.route_key, api_id=api.api_id,
-                              account_id=api.account.account_id, domain_prefix=api.api_id, body=body,
+                              account_id=api.account.account_id, domain_prefix=api.api_id, body=request.body,
                               path_parameters=params or None, request_id=request_id)
     result = _invoke(route.function, event, route.qualifier, "http-api")
     response = result if isinstance(result, HttpResponse) else _answer(result, 504, "Endpoint request timed out")

@@ -6,13 +6,13 @@ import threading
 
 from django.core.management.base import BaseCommand
 
+from executor.recorder import run_forever
+
 
 class Command(BaseCommand):
     help = "Write the records of synchronous invocations (queued in Redis by the workers) to the database."
 
     def handle(self, *args, **options) -> None:
-        from executor.recorder import run_forever
-
         stopping = threading.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stopping.set())
