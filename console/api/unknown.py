@@ -45,7 +45,7 @@ class Route:
 
 @lru_cache(maxsize=1)
 def routes() -> tuple[Route, ...]:
-    import botocore.session
+    import botocore.session  # its loader and models cost ~0.15 s: only once a request reaches no operation
 
     model = botocore.session.get_session().get_service_model("lambda")
     found = []
