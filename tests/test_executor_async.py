@@ -177,7 +177,8 @@ def test_a_queued_event_still_due_is_left_alone(worker, alice_account):
     assert waiting.status == Invocation.Status.QUEUED
 
 
-def test_an_event_whose_message_redis_refused_is_still_accepted(alice_account, monkeypatch):
+def test_an_event_whose_message_redis_refused_is_still_accepted(alice_account, monkeypatch,
+                                                                django_capture_on_commit_callbacks):
     """The row makes the event accepted: an error here would have the caller send it twice."""
     from kombu.exceptions import OperationalError
 
@@ -187,7 +188,9 @@ def test_an_event_whose_message_redis_refused_is_still_accepted(alice_account, m
         raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
     fn = python_function(alice_account, "def lambda_handler(e, c):\n    return 1\n")
-    monkeypatch.setattr(invoke_module.invoke_async, "delay", refuse)
-    result = invoke_module.invoke(fn, "{}", invocation_type="Event")
+    monkeypatch.setattr(invoke_module.queues, "send_event", refuse)
+    with django_capture_on_commit_callbacks(execute=True) as sends:  # as when the caller's transaction commits
+        result = invoke_module.invoke(fn, "{}", invocation_type="Event")
+    assert len(sends) == 1
     assert result.status_code == 202
     assert Invocation.objects.get(request_id=result.request_id).status == Invocation.Status.QUEUED
