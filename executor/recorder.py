@@ -37,17 +37,10 @@ BATCH_PAUSE = 0.05  # seconds
 
 
 def encode(result: InvokeResult, row: dict, lines: list[tuple[int, str]]) -> str:
-    """One record as the worker queues it: the invocation's result, the rest of its row's
-    columns (`row`: plain values) and its log lines."""
-    return json.dumps({"result": result.to_wire(), "row": row, "lines": lines})
-
-
-def _fields(record: dict) -> dict:
-    """The Invocation's columns of a queued record."""
-    if "invocation" in record:
-        return record["invocation"]  # queued by a worker of the previous release: its columns as they are
-    result = InvokeResult.from_wire(record["result"])
-    return {**record["row"], **result.row_fields()}
+    """One record as the worker queues it: the Invocation's columns (those the result decides,
+    and `row`, the others, as plain values) and its log lines. The payload stays out: the row
+    keeps its size only."""
+    return json.dumps({"invocation": {**row, **result.row_fields()}, "lines": lines})
 
 
 def drain(max_batch: int = MAX_BATCH) -> int:
@@ -69,7 +62,7 @@ def drain(max_batch: int = MAX_BATCH) -> int:
 
 
 def _rows(record: dict) -> tuple[Invocation, list[LogEvent]]:
-    fields = _fields(record)
+    fields = record["invocation"]
     invocation = Invocation(**fields)
     events = [
         LogEvent(function_id=fields["function_id"], request_id=fields["request_id"],
@@ -82,10 +75,9 @@ def _rows(record: dict) -> tuple[Invocation, list[LogEvent]]:
 
 def _write(records: list[dict]) -> None:
     close_old_connections()
-    rows = [_rows(record) for record in records]
-    ids = [str(invocation.request_id) for invocation, _ in rows]
+    ids = [record["invocation"]["request_id"] for record in records]
     done = {str(rid) for rid in Invocation.objects.filter(request_id__in=ids).values_list("request_id", flat=True)}
-    batch = [row for row in rows if str(row[0].request_id) not in done]
+    batch = [_rows(record) for record in records if record["invocation"]["request_id"] not in done]
     try:
         _insert(batch)
         return
@@ -95,7 +87,7 @@ def _write(records: list[dict]) -> None:
         try:
             _insert([item])
         except IntegrityError as exc:
-            # Expected when the function was deleted since; anything else is a record lost, to be seen.
+            # Its function deleted since, most likely; whatever the reason, a record dropped is said.
             log.warning("not recording invocation %s (was its function deleted?): %s", item[0].request_id, exc)
 
 
