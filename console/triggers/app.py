@@ -16,6 +16,7 @@ from django.http import HttpResponse
 from django.http.request import split_domain_port, validate_host
 
 from ..fastpath import read_body, send_response
+from ..limits import SYNC_PAYLOAD_LIMIT
 from . import asgi as triggers
 from . import responses
 
@@ -58,7 +59,8 @@ class TriggerApp:
             return await send_response(not_found(), send)
         view, ident, prefix = target
         try:
-            body = await read_body(receive, triggers.BODY_LIMIT)
+            # The body alone, bounded as it arrives; `invoke` checks the event made of it.
+            body = await read_body(receive, SYNC_PAYLOAD_LIMIT)
         except ConnectionAbortedError:
             return
         if body is None:

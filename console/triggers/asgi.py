@@ -17,7 +17,6 @@ from . import views
 URL_PATH_RE = re.compile(r"^(/lambda-url/([a-z0-9]{32}))(?:/.*)?$")
 API_PATH_RE = re.compile(r"^(/http-api/([a-z0-9]{10}))(?:/.*)?$")
 URL_HOST_RE = re.compile(r"^([a-z0-9]{32})\.lambda-url\.(.+)$")
-BODY_LIMIT = views.BODY_LIMIT
 
 
 def host_of(scope: dict) -> str:

@@ -22,7 +22,6 @@ from executor.result import InvokeResult
 
 from ..api.auth import authenticate
 from ..errors import LambdaError, RequestTooLarge, TooManyRequests
-from ..limits import SYNC_PAYLOAD_LIMIT as BODY_LIMIT
 from ..models import Function, FunctionUrlConfig
 from ..services.function_urls import function_url_for_id
 from ..services.http_apis import http_api_for_id, route_for
