@@ -17,7 +17,8 @@ from django.utils import timezone
 from console.models import Invocation, LogEvent
 
 from . import concurrency, logs, queues, recorder
-from .environment import INIT_TIMEOUT, EnvironmentFailed, Outcome
+from .attempt import Outcome
+from .environment import INIT_TIMEOUT, EnvironmentFailed
 from .node import WorkerStopping, get_node
 from .pool import MemoryBudgetExceeded
 from .result import InvokeResult
