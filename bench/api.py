@@ -8,30 +8,20 @@ throughput at 8 and 32 concurrent clients.
 """
 from __future__ import annotations
 
+import argparse
+import os
 import sys
 from pathlib import Path
 
-BENCH = Path(__file__).resolve().parent
-
-import argparse
-import json
-import os
-import platform
-import signal
-import socket
-import subprocess
-import threading
-import time
-import urllib.request
-
-ROOT = BENCH.parent
+ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("LAMBDA_VAR_DIR", str(ROOT / "var" / "bench-api"))
 os.environ.setdefault("REDIS_DB", "13")  # of the Redis of scripts/services.sh, with its password
 os.environ.setdefault("LAMBDA_DOCKER_NETWORK", "lambda-functions-bench-api")
 
-# bench/invoke.py sets the environment up, then Django with it; its helpers are shared.
-from bench import invoke as bench  # noqa: E402
+# Sets the rest of the environment up, then Django with it.
+from bench.harness import (HELLO, CallFailed, Tally, free_port, percentile, start_daphne,  # noqa: E402
+                           start_worker)
 
 from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
@@ -41,57 +31,12 @@ from console.services.access_keys import access_key_create  # noqa: E402
 from console.services.accounts import account_for_user  # noqa: E402
 
 
-def start_daphne() -> tuple[subprocess.Popen, str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    log = open(Path(settings.VAR_DIR) / "bench-daphne.log", "w")
-    proc = subprocess.Popen([str(Path(sys.executable).parent / "daphne"), "-b", "127.0.0.1", "-p", str(port),
-                             "console.asgi:application"], cwd=ROOT, env=dict(os.environ), stdout=log,
-                            stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(url + "/health", timeout=1)
-            return proc, url
-        except OSError:
-            if proc.poll() is not None:
-                raise SystemExit("bench daphne exited; see var/bench-api/bench-daphne.log")
-            time.sleep(0.2)
-    raise SystemExit("bench daphne did not start")
-
-
-def throughput(make_client, clients: int, seconds: float) -> float:
-    """Steady-state invokes/s: every client makes a first (maybe cold) call, then all start
-    the clock together, so environment start-up is not counted as throughput."""
-    done = 0
-    lock = threading.Lock()
-    ready = threading.Barrier(clients + 1)
-    window: dict[str, float] = {}
-
-    def run() -> None:
-        nonlocal done
-        client = make_client()
-        client.invoke(FunctionName="warm", Payload=b"{}")
-        ready.wait()
-        count = 0
-        while time.perf_counter() < window["stop"]:
-            client.invoke(FunctionName="warm", Payload=b"{}")
-            count += 1
-        with lock:
-            done += count
-
-    threads = [threading.Thread(target=run) for _ in range(clients)]
-    for t in threads:
-        t.start()
-    window["stop"] = float("inf")
-    ready.wait()
-    began = time.perf_counter()
-    window["stop"] = began + seconds
-    for t in threads:
-        t.join()
-    return done / (time.perf_counter() - began)
+def invoke_ok(client) -> None:
+    """One Invoke through the API that must succeed: a function error raises CallFailed."""
+    response = client.invoke(FunctionName="warm", Payload=b"{}")
+    if response.get("FunctionError") or response["StatusCode"] != 200:
+        raise CallFailed(f"{response['StatusCode']} {response.get('FunctionError')}: "
+                         f"{response['Payload'].read()[:200]!r}")
 
 
 def main() -> None:
@@ -107,9 +52,13 @@ def main() -> None:
 
     call_command("migrate", verbosity=0)
     redis.Redis.from_url(settings.REDIS_URL).flushdb()
-    worker = bench.start_worker(64)
-    daphne, url = start_daphne()
+    worker = start_worker(64)
+    tally = Tally()
+    daphne = None
     try:
+        port = free_port()
+        daphne = start_daphne(port)
+        url = f"http://127.0.0.1:{port}"
         user, _ = User.objects.get_or_create(username="bench-api")
         account_for_user(user).functions.all().delete()
         key, secret = access_key_create(user)
@@ -122,27 +71,26 @@ def main() -> None:
         client = make_client()
         client.create_function(FunctionName="warm", Runtime="python3.11", Role="arn:aws:iam::1:role/bench",
                                Handler="lambda_function.lambda_handler",
-                               Code={"ZipFile": make_zip({"lambda_function.py": bench.HELLO})})
-        for _ in range(20):
-            client.invoke(FunctionName="warm", Payload=b"{}")
-        warm = []
-        for _ in range(args.warm):
-            start = time.perf_counter()
-            client.invoke(FunctionName="warm", Payload=b"{}")
-            warm.append((time.perf_counter() - start) * 1000)
-        rates = {n: round(throughput(make_client, n, args.seconds), 1) for n in (8, 32)}
-        print(json.dumps({
-            "api_warm_p50_ms": round(bench.percentile(warm, 50), 2),
-            "api_warm_p99_ms": round(bench.percentile(warm, 99), 2),
+                               Code={"ZipFile": make_zip({"lambda_function.py": HELLO})})
+        tally.series(lambda: invoke_ok(client), 20)
+        warm = tally.series(lambda: invoke_ok(client), args.warm)
+
+        def make_call():
+            own = make_client()
+            return lambda: invoke_ok(own)
+
+        rates = {n: round(tally.throughput(make_call, n, args.seconds), 1) for n in (8, 32)}
+        tally.report({
+            "api_warm_p50_ms": percentile(warm, 50),
+            "api_warm_p99_ms": percentile(warm, 99),
             "api_throughput_per_s_8_clients": rates[8],
             "api_throughput_per_s_32_clients": rates[32],
             "runs": {"warm": len(warm), "throughput_seconds": args.seconds},
-            "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                        "kernel": platform.release()},
-        }))
+        })
     finally:
-        os.killpg(daphne.pid, signal.SIGTERM)
-        daphne.wait(timeout=60)
+        if daphne is not None:
+            daphne.terminate()
+            daphne.wait(timeout=60)
         worker.stop()
 
 

@@ -7,31 +7,30 @@ on 127.0.0.1, a separate database and Redis db, creates a function URL for a war
 function, measures p50/p99 at concurrency 1 with a keep-alive client, then requests/s at
 C concurrent connections with wrk (Debian package wrk), and prints one JSON object. The
 Daphne-only rate (GET /health) and the invoke service's own latency are measured too, to
-show where the time goes.
+show where the time goes. A non-2xx answer, a socket error or a function error is counted
+in "errors", never as a figure, and makes the exit status 1.
 """
 from __future__ import annotations
-
-import sys
-from pathlib import Path
 
 import argparse
 import http.client
 import json
 import os
-import platform
 import re
 import shutil
-import socket
 import subprocess
-import time
+import sys
+from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("LAMBDA_VAR_DIR", str(ROOT / "var" / "bench-http"))
 os.environ.setdefault("REDIS_DB", "11")  # of the Redis of scripts/services.sh, with its password
 
-# bench/invoke.py sets the rest of the environment up, then Django with it.
-from bench.invoke import percentile, start_worker  # noqa: E402
+# Sets the rest of the environment up, then Django with it.
+from bench.harness import CallFailed, Tally, free_port, percentile, start_daphne, start_worker  # noqa: E402
+from bench.invoke import invoke_ok  # noqa: E402
+
 from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 
@@ -39,7 +38,6 @@ from console.codestore import make_zip  # noqa: E402
 from console.models import Account  # noqa: E402
 from console.services.function_urls import function_url_create  # noqa: E402
 from console.services.functions import function_create  # noqa: E402
-from executor.invoke import invoke  # noqa: E402
 
 HANDLER = """import json
 
@@ -49,41 +47,21 @@ def lambda_handler(event, context):
 """
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_daphne(port: int, app: str = "console.asgi:application", ready_status: int = 200,
-                 log_name: str = "bench-daphne.log", env: dict | None = None) -> subprocess.Popen:
-    log = open(Path(settings.VAR_DIR) / log_name, "w")
-    proc = subprocess.Popen(
-        [str(Path(sys.executable).parent / "daphne"), "-b", "127.0.0.1", "-p", str(port), app],
-        cwd=ROOT, env={**os.environ, **(env or {})}, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit("daphne exited; see bench-daphne.log")
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-            conn.request("GET", "/health")
-            if conn.getresponse().status == ready_status:  # the trigger listener answers /health 404
-                return proc
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit("daphne did not start")
-
-
 def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def wrk(url: str, seconds: float, connections: int, pid: int) -> dict:
-    """Requests/s and latency percentiles from wrk, and the CPU Daphne used meanwhile."""
+def wrk(url: str, seconds: float, connections: int, pid: int, tally: Tally) -> dict:
+    """Requests/s and latency percentiles from wrk, and the CPU Daphne used meanwhile.
+
+    Non-2xx answers and socket errors go to the tally: wrk counts them as requests.
+    """
     before = cpu_seconds(pid)
-    out = subprocess.run(["wrk", "-t", "2", "-c", str(connections), "-d", f"{int(seconds)}s", "--latency", url],
+    # A slow answer (a cold start under load) is a latency; wrk's default 2 s timeout would
+    # drop it from the percentiles.
+    out = subprocess.run(["wrk", "-t", "2", "-c", str(connections), "-d", f"{int(seconds)}s", "--timeout", "30s",
+                          "--latency", url],
                          capture_output=True, text=True, timeout=seconds + 60).stdout
     daphne_cpu = (cpu_seconds(pid) - before) / seconds
 
@@ -95,10 +73,15 @@ def wrk(url: str, seconds: float, connections: int, pid: int) -> dict:
 
     rate = re.search(r"Requests/sec:\s+([\d.]+)", out)
     if rate is None:
-        print(f"wrk gave no rate:\n{out}", file=sys.stderr)
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+        tally.failed(1, f"wrk gave no rate for {url}: {out[-300:]}")
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    non_2xx = int(non_2xx.group(1)) if non_2xx else 0
+    tally.failed(non_2xx, f"non-2xx answers from {url}")
+    found = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    socket_errors = dict(zip(("connect", "read", "write", "timeout"), map(int, found.groups()))) if found else {}
+    tally.failed(sum(socket_errors.values()), f"socket errors {socket_errors} on {url}")
     return {"requests_per_s": float(rate.group(1)) if rate else None, "p50_ms": ms("50%"), "p99_ms": ms("99%"),
-            "non_2xx": int(errors.group(1)) if errors else 0, "daphne_cpu_cores": round(daphne_cpu, 2)}
+            "non_2xx": non_2xx, "socket_errors": socket_errors, "daphne_cpu_cores": round(daphne_cpu, 2)}
 
 
 def main() -> None:
@@ -116,6 +99,7 @@ def main() -> None:
     redis.Redis.from_url(settings.REDIS_URL).flushdb()
     port, trigger_port = free_port(), free_port()
     worker = start_worker(64)
+    tally = Tally()
     daphne = triggers = None
     try:
         daphne = start_daphne(port)
@@ -130,44 +114,37 @@ def main() -> None:
 
         conn = http.client.HTTPConnection("127.0.0.1", trigger_port, timeout=30)  # one keep-alive connection
 
-        def get() -> float:
-            start = time.perf_counter()
+        def get() -> None:
             conn.request("GET", path)
             response = conn.getresponse()
-            response.read()
+            body = response.read()
             if response.status != 200:
-                raise SystemExit(f"function URL answered {response.status}")
-            return (time.perf_counter() - start) * 1000
+                raise CallFailed(f"function URL answered {response.status}: {body[:200]!r}")
 
-        for _ in range(20):
-            get()
-        sequential = [get() for _ in range(args.requests)]
+        tally.series(get, 20)
+        sequential = tally.series(get, args.requests)
         conn.close()
 
-        direct = []
-        for _ in range(min(200, args.requests)):
-            start = time.perf_counter()
-            invoke(fn, "{}", source="bench")
-            direct.append((time.perf_counter() - start) * 1000)
+        # The same function without the listener: its event needs only the path.
+        event = json.dumps({"rawPath": "/bench"})
+        direct = tally.series(lambda: invoke_ok(fn, event), min(200, args.requests))
 
         url = f"http://127.0.0.1:{trigger_port}{path}"
-        wrk(url, 3, args.connections, triggers.pid)  # warm one environment per connection first
-        loaded = wrk(url, args.seconds, args.connections, triggers.pid)
-        health = wrk(f"http://127.0.0.1:{port}/health", min(args.seconds, 4), args.connections, daphne.pid)
+        wrk(url, 3, args.connections, triggers.pid, tally)  # warm one environment per connection first
+        loaded = wrk(url, args.seconds, args.connections, triggers.pid, tally)
+        health = wrk(f"http://127.0.0.1:{port}/health", min(args.seconds, 4), args.connections, daphne.pid, tally)
 
-        print(json.dumps({
-            "function_url_p50_ms": round(percentile(sequential, 50), 2),
-            "function_url_p99_ms": round(percentile(sequential, 99), 2),
+        tally.report({
+            "function_url_p50_ms": percentile(sequential, 50),
+            "function_url_p99_ms": percentile(sequential, 99),
             "function_url_requests_per_s": loaded["requests_per_s"],
             "under_load": loaded,
-            "invoke_service_p50_ms": round(percentile(direct, 50), 2),
+            "invoke_service_p50_ms": percentile(direct, 50),
             "daphne_health_requests_per_s": health["requests_per_s"],
             "daphne_health": health,
             "runs": {"sequential": len(sequential), "wrk_connections": args.connections,
                      "wrk_seconds": args.seconds},
-            "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                        "kernel": platform.release()},
-        }))
+        })
     finally:
         for proc in (daphne, triggers):
             if proc is not None:
