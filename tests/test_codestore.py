@@ -4,10 +4,11 @@ from __future__ import annotations
 import io
 import stat
 import zipfile
+import zlib
 
 import pytest
 
-from console.codestore import MAX_UNZIPPED_BYTES, code_dir, make_zip, store_zip
+from console.codestore import MAX_UNZIPPED_BYTES, code_dir, code_root, make_zip, store_zip
 from console.errors import InvalidParameterValue
 from console.services.functions import function_update_code
 
@@ -67,17 +68,31 @@ def test_a_zip_that_unpacks_past_250_mb_is_refused(settings, tmp_path):
     assert not [p for p in tmp_path.rglob("*") if p.is_dir()]
 
 
-def test_a_zip_that_lies_about_its_size_is_stopped_while_inflating(settings, tmp_path, monkeypatch):
+def lying_about_its_size(honest: bytes, size: int, crc: int) -> bytes:
+    """The one-member zip with the size and CRC of its central directory entry rewritten."""
+    data = bytearray(honest)
+    central = data.rfind(b"PK\x01\x02")
+    data[central + 16:central + 20] = crc.to_bytes(4, "little")
+    data[central + 24:central + 28] = size.to_bytes(4, "little")
+    return bytes(data)
+
+
+def test_a_zip_that_under_declares_its_size_never_unpacks_more_than_it_declares(settings, tmp_path, monkeypatch):
     settings.MEDIA_ROOT = tmp_path
     monkeypatch.setattr("console.codestore.MAX_UNZIPPED_BYTES", 1000)
-    data = bytearray(zip_with([("a.bin", b"\0" * 5000)]))
-    # Rewrite the declared size in the central directory to 10 bytes.
-    archive = zipfile.ZipFile(io.BytesIO(bytes(data)))
-    assert archive.infolist()[0].file_size == 5000
-    central = data.rfind(b"PK\x01\x02")
-    data[central + 24:central + 28] = (10).to_bytes(4, "little")
-    with pytest.raises(InvalidParameterValue):
-        store_zip(bytes(data))
+    real = b"\0" * 5000  # past the limit, but the zip says 10 bytes, under it
+    honest = zip_with([("a.bin", real)])
+    assert zipfile.ZipFile(io.BytesIO(honest)).infolist()[0].file_size == 5000
+
+    # The CRC of the whole content gives the lie away once 10 bytes are out: refused, nothing kept.
+    with pytest.raises(InvalidParameterValue) as caught:
+        store_zip(lying_about_its_size(honest, 10, zlib.crc32(real)))
+    assert "Could not unzip uploaded file" in caught.value.message
+    assert not [p for p in tmp_path.rglob("*") if p.is_dir() and p != code_root()]
+
+    # A CRC that matches the 10 declared bytes: nothing else flags the lie, and only 10 bytes are written.
+    stored = store_zip(lying_about_its_size(honest, 10, zlib.crc32(real[:10])))
+    assert (stored.path / "a.bin").read_bytes() == real[:10]
 
 
 def test_rejected_upload_leaves_the_old_code_in_place(alice_account, settings, tmp_path):
