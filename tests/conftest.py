@@ -223,12 +223,6 @@ class LiveServer:
 
         eventually(ready, timeout=30, interval=0.2)
 
-    def restart(self, **env: str) -> None:
-        """Start again with these settings (none: the defaults)."""
-        self.stop()
-        self.extra_env = env
-        self.start()
-
     def stop(self) -> None:
         for proc in (self.proc, self.trigger_proc):
             if proc.poll() is None:

@@ -138,18 +138,6 @@ def http_apis_list(account: Account) -> list[HttpApi]:
     return list(HttpApi.objects.filter(account=account))
 
 
-def http_api_update(api: HttpApi, *, name: str | None = None, description: str | None = None,
-                    cors: dict | None = None) -> HttpApi:
-    if name is not None:
-        api.name = _clean_name(name)
-    if description is not None:
-        api.description = description
-    if cors is not None:
-        api.cors = validate_cors(cors)
-    api.save()
-    return api
-
-
 def http_api_delete(api: HttpApi) -> None:
     api.delete()
 
@@ -210,10 +198,6 @@ def http_route_get(api: HttpApi, route_id: str) -> HttpRoute:
     if route is None:
         raise ResourceNotFound(f"Invalid Route identifier specified {route_id}", field="RouteId")
     return route
-
-
-def http_routes_list(api: HttpApi) -> list[HttpRoute]:
-    return list(api.routes.select_related("function"))
 
 
 def http_routes_of_function(function: Function) -> list[HttpRoute]:
