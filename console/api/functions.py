@@ -21,9 +21,8 @@ from .errors import json_response
 
 CODE_URL_SALT = "lambda-api-code-location"
 CODE_URL_MAX_AGE = 600  # seconds, as AWS's presigned Code.Location lasts ten minutes
-# Fields of the model this server does not implement: accepted only when they ask for nothing.
-IGNORED_WHEN_EMPTY = ("Role", "VpcConfig", "DeadLetterConfig", "KMSKeyArn", "TracingConfig", "Layers",
-                      "FileSystemConfigs", "CodeSigningConfigArn", "SnapStart", "LoggingConfig")
+# Fields of the model this server does not implement are accepted only when they ask for
+# nothing: empty, or these values (AWS's defaults).
 HARMLESS = {"TracingConfig": [{"Mode": "PassThrough"}], "SnapStart": [{"ApplyOn": "None"}],
             "VpcConfig": [{"SubnetIds": [], "SecurityGroupIds": []}],
             "LoggingConfig": [{"LogFormat": "Text"}]}

@@ -23,8 +23,6 @@ from ..services.schedules import next_firings, schedule_rule_create, schedule_ru
 from ..services.triggers import failed_events, function_triggers
 from .base import account_of, owned_function
 
-URL_FIELDS = {"AuthType": "auth_type", "Cors": "cors", "InvokeMode": None}
-
 
 def _config_url(function: Function, section: str) -> str:
     return reverse("function-configuration", args=[function.name]) + f"?section={section}"
