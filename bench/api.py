@@ -20,11 +20,9 @@ os.environ.setdefault("REDIS_DB", "13")  # of the Redis of scripts/services.sh, 
 os.environ.setdefault("LAMBDA_DOCKER_NETWORK", "lambda-functions-bench-api")
 
 # Sets the rest of the environment up, then Django with it.
-from bench.harness import (HELLO, CallFailed, Tally, free_port, percentile, start_daphne,  # noqa: E402
-                           start_worker)
+from bench.harness import HELLO, free_port, prepare, start_daphne, stop_servers  # noqa: E402
+from bench.tally import Tally, expect_success, percentile  # noqa: E402
 
-from django.conf import settings  # noqa: E402
-from django.core.management import call_command  # noqa: E402
 
 from console.codestore import make_zip  # noqa: E402
 from console.services.access_keys import access_key_create  # noqa: E402
@@ -32,16 +30,13 @@ from console.services.accounts import account_for_user  # noqa: E402
 
 
 def invoke_ok(client) -> None:
-    """One Invoke through the API that must succeed: a function error raises CallFailed."""
+    """One Invoke through the API that must succeed: a function error raises."""
     response = client.invoke(FunctionName="warm", Payload=b"{}")
-    if response.get("FunctionError") or response["StatusCode"] != 200:
-        raise CallFailed(f"{response['StatusCode']} {response.get('FunctionError')}: "
-                         f"{response['Payload'].read()[:200]!r}")
+    expect_success(response["StatusCode"], response.get("FunctionError"), response["Payload"].read())
 
 
 def main() -> None:
     import boto3
-    import redis
     from botocore.config import Config
     from django.contrib.auth.models import User
 
@@ -50,9 +45,7 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=8.0, help="length of each throughput run")
     args = ap.parse_args()
 
-    call_command("migrate", verbosity=0)
-    redis.Redis.from_url(settings.REDIS_URL).flushdb()
-    worker = start_worker(64)
+    worker = prepare()
     tally = Tally()
     daphne = None
     try:
@@ -88,9 +81,7 @@ def main() -> None:
             "runs": {"warm": len(warm), "throughput_seconds": args.seconds},
         })
     finally:
-        if daphne is not None:
-            daphne.terminate()
-            daphne.wait(timeout=60)
+        stop_servers(daphne)
         worker.stop()
 
 

@@ -28,11 +28,10 @@ os.environ.setdefault("LAMBDA_VAR_DIR", str(ROOT / "var" / "bench-http"))
 os.environ.setdefault("REDIS_DB", "11")  # of the Redis of scripts/services.sh, with its password
 
 # Sets the rest of the environment up, then Django with it.
-from bench.harness import CallFailed, Tally, free_port, percentile, start_daphne, start_worker  # noqa: E402
+from bench.harness import free_port, prepare, start_daphne, stop_servers  # noqa: E402
+from bench.tally import CallFailed, Tally, percentile  # noqa: E402
 from bench.invoke import invoke_ok  # noqa: E402
 
-from django.conf import settings  # noqa: E402
-from django.core.management import call_command  # noqa: E402
 
 from console.codestore import make_zip  # noqa: E402
 from console.models import Account  # noqa: E402
@@ -93,12 +92,8 @@ def main() -> None:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is missing: apt-get install -y wrk")
 
-    call_command("migrate", verbosity=0)
-    import redis
-
-    redis.Redis.from_url(settings.REDIS_URL).flushdb()
     port, trigger_port = free_port(), free_port()
-    worker = start_worker(64)
+    worker = prepare()
     tally = Tally()
     daphne = triggers = None
     try:
@@ -146,10 +141,7 @@ def main() -> None:
                      "wrk_seconds": args.seconds},
         })
     finally:
-        for proc in (daphne, triggers):
-            if proc is not None:
-                proc.terminate()
-                proc.wait(timeout=30)
+        stop_servers(daphne, triggers)
         worker.stop()
 
 

@@ -19,10 +19,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 # Sets the environment up, then Django with it.
-from bench.harness import HELLO, CallFailed, Tally, idle_rss_mb, percentile, start_worker  # noqa: E402
+from bench.harness import HELLO, idle_rss_mb, prepare  # noqa: E402
+from bench.tally import Tally, expect_success, percentile  # noqa: E402
 
-from django.conf import settings  # noqa: E402
-from django.core.management import call_command  # noqa: E402
 
 from console.codestore import make_zip  # noqa: E402
 from console.models import Account, Function  # noqa: E402
@@ -31,10 +30,9 @@ from executor.invoke import invoke  # noqa: E402
 
 
 def invoke_ok(fn: Function, event: str = "{}") -> None:
-    """One synchronous invocation that must succeed: a function error raises CallFailed."""
+    """One synchronous invocation that must succeed: a function error raises."""
     result = invoke(fn, event)
-    if result.function_error or result.status_code != 200:
-        raise CallFailed(f"{result.status_code} {result.function_error}: {result.payload[:200]!r}")
+    expect_success(result.status_code, result.function_error, result.payload)
 
 
 def main() -> None:
@@ -45,11 +43,7 @@ def main() -> None:
     ap.add_argument("--clients", type=int, default=8, help="concurrent clients in the throughput run")
     args = ap.parse_args()
 
-    call_command("migrate", verbosity=0)
-    import redis
-
-    redis.Redis.from_url(settings.REDIS_URL).flushdb()
-    worker = start_worker(64)
+    worker = prepare()
     tally = Tally()
     try:
         account, _ = Account.objects.get_or_create(account_id="999999999999", name="bench")
