@@ -8,7 +8,6 @@ from __future__ import annotations
 import http.client
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -28,6 +27,8 @@ import django  # noqa: E402
 django.setup()
 
 from django.conf import settings  # noqa: E402
+
+from bench.stack import free_port  # noqa: E402,F401 (the benchmarks' one free_port)
 
 HELLO = "def lambda_handler(event, context):\n    return {'statusCode': 200, 'body': 'hello'}\n"
 
@@ -88,12 +89,6 @@ def prepare(threads: int = 64) -> Worker:
     call_command("migrate", verbosity=0)
     redis.Redis.from_url(settings.REDIS_URL).flushdb()
     return start_worker(threads)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def start_daphne(port: int, app: str = "console.asgi:application", ready_status: int = 200,

@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from botocore.exceptions import BotoCoreError, ClientError  # noqa: E402
 
 from bench.stack import ROOT, Stack  # noqa: E402
+from bench.tally import expect_success  # noqa: E402
 from console.codestore import make_zip  # noqa: E402
 
 WORK = "import time\ndef lambda_handler(event, context):\n    time.sleep(0.2)\n    return {'ok': True}\n"
@@ -74,12 +75,14 @@ def main() -> None:
         setup.create_function(FunctionName="soak", Runtime="python3.11", Role="arn:aws:iam::111111111111:role/x",
                               Handler="lambda_function.lambda_handler", Code={"ZipFile": make_zip(
                                   {"lambda_function.py": WORK})})
-        setup.invoke(FunctionName="soak", Payload=b"{}")
+        first = setup.invoke(FunctionName="soak", Payload=b"{}")
+        expect_success(first["StatusCode"], first.get("FunctionError"), first["Payload"].read())
 
         def client() -> None:
-            api = stack.lambda_client(read_timeout=60, max_pool_connections=2)
+            api = None
             while not stop.is_set():
                 try:
+                    api = api or stack.lambda_client(read_timeout=60, max_pool_connections=2)
                     response = api.invoke(FunctionName="soak", Payload=b"{}")
                     kind = "errors" if "FunctionError" in response else "ok"
                     detail = "FunctionError" if kind == "errors" else ""
