@@ -5,7 +5,7 @@ import logging
 
 from celery import shared_task
 
-from executor import concurrency
+from executor import redis_client
 from executor.invoke import invoke
 
 from .models import ScheduleRule
@@ -22,7 +22,7 @@ def fire_schedule_rule(rule_id: int) -> None:
         pk=rule_id).first()
     if rule is None or rule.state != ScheduleRule.RuleState.ENABLED or rule.periodic_task is None:
         return  # deleted or disabled since the scheduler read it
-    if not claim_firing(rule, concurrency.connection()):
+    if not claim_firing(rule, redis_client.client()):
         log.warning("schedule rule %s fired again within half its period: the repeat is dropped "
                     "(beat or a worker restarted between sending and recording it)", rule.arn)
         return

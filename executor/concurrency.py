@@ -11,6 +11,8 @@ import time
 import redis
 from django.conf import settings
 
+from . import redis_client
+
 # KEYS: the function's leases, the leases of its account's unreserved functions.
 # ARGV: now, lease expiry, request id, the function's reservation (-1: none), the account's
 # unreserved pool. A reserved function draws only on its reservation (its leases stay out of
@@ -33,18 +35,16 @@ return 0
 FUNCTION_LIMIT = "ReservedFunctionConcurrentInvocationLimitExceeded"
 ACCOUNT_LIMIT = "ConcurrentInvocationLimitExceeded"
 
-_redis: redis.Redis | None = None
 _script = None
 _lock = threading.Lock()
 
 
-def connection() -> redis.Redis:
-    global _redis, _script
+def _acquire_script() -> redis.commands.core.Script:
+    global _script
     with _lock:
-        if _redis is None:
-            _redis = redis.Redis.from_url(settings.REDIS_URL, health_check_interval=30)
-            _script = _redis.register_script(ACQUIRE)
-        return _redis
+        if _script is None:
+            _script = redis_client.client().register_script(ACQUIRE)
+        return _script
 
 
 class Throttled(Exception):
@@ -64,10 +64,9 @@ def acquire(account_id: str, function_arn: str, request_id: str, reserved: int |
     Each account may run LAMBDA_ACCOUNT_CONCURRENCY invocations at once, whatever the others
     run; `account_reserved` (what its functions reserve) is taken from that for the rest.
     """
-    connection()
     now = time.time()
     pool = max(0, settings.LAMBDA_ACCOUNT_CONCURRENCY - account_reserved)
-    result = _script(keys=_keys(account_id, function_arn), args=[
+    result = _acquire_script()(keys=_keys(account_id, function_arn), args=[
         now, now + lease_seconds, request_id, -1 if reserved is None else reserved, pool,
     ])
     if result == 1:
@@ -81,7 +80,7 @@ def release(account_id: str, function_arn: str, request_id: str,
     """Free the slot; given a pipeline, only queue the commands on it."""
     fn_key, account_key = _keys(account_id, function_arn)
     own = pipe is None
-    pipe = connection().pipeline(transaction=False) if own else pipe
+    pipe = redis_client.client().pipeline(transaction=False) if own else pipe
     pipe.zrem(fn_key, request_id)
     pipe.zrem(account_key, request_id)  # absent for a reserved function: harmless
     if own:

@@ -5,19 +5,19 @@ by the others once its key has expired (executor/reaper.py, executor/node.py).
 """
 from __future__ import annotations
 
-from . import concurrency
+from . import redis_client
 
 PREFIX = "lambda:worker:"
 
 
 def beat(worker_id: str, ttl: int) -> None:
-    concurrency.connection().set(PREFIX + worker_id, "1", ex=ttl)
+    redis_client.client().set(PREFIX + worker_id, "1", ex=ttl)
 
 
 def forget(worker_id: str) -> None:
     """A stopping worker's key goes at once: the others need not wait for it to expire."""
-    concurrency.connection().delete(PREFIX + worker_id)
+    redis_client.client().delete(PREFIX + worker_id)
 
 
 def worker_alive(worker_id: str) -> bool:
-    return bool(concurrency.connection().exists(PREFIX + worker_id))
+    return bool(redis_client.client().exists(PREFIX + worker_id))

@@ -18,7 +18,7 @@ from console.models import Function, Invocation, State
 from . import concurrency, queues
 from .environment import INIT_TIMEOUT
 from .result import InvokeResult
-from .specs import spec_for
+from .spec_builder import spec_for
 
 INVOCATION_TYPES = ("RequestResponse", "Event", "DryRun")
 

@@ -10,7 +10,7 @@ import json
 
 from celery import current_app
 
-from . import concurrency
+from . import redis_client
 from .result import InvokeResult, encode_payload
 
 SYNC_QUEUE = "lambda.sync"  # consumed without acknowledgements: a caller whose worker died gives up by itself
@@ -55,7 +55,7 @@ def push_answer(pipe, result: InvokeResult) -> None:
 
 def push_failure(request_id: str, message: str = "") -> None:
     """Tell a synchronous caller at once that its invocation could not run here."""
-    pipe = concurrency.connection().pipeline(transaction=False)
+    pipe = redis_client.client().pipeline(transaction=False)
     _push(pipe, request_id, {"error": message})
     pipe.execute()
 
@@ -68,7 +68,7 @@ def _push(pipe, request_id: str, answer: dict) -> None:
 
 def wait_answer(request_id: str, timeout: float) -> InvokeResult:
     """The worker's answer; NoAnswer after `timeout` seconds, WorkerFailed when it could not run it."""
-    reply = concurrency.connection().blpop([reply_key(request_id)], timeout=timeout)
+    reply = redis_client.client().blpop([reply_key(request_id)], timeout=timeout)
     if reply is None:
         raise NoAnswer(request_id)
     answer = json.loads(reply[1])

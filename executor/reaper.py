@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from console.models import Invocation
 
-from . import concurrency, queues
+from . import queues, redis_client
 from .heartbeats import worker_alive
 
 log = logging.getLogger(__name__)
@@ -49,7 +49,7 @@ LOST_WHEN_QUEUE_EMPTY_AFTER = dt.timedelta(seconds=30)
 
 def _messages_waiting() -> int:
     """Messages in the async queue not yet handed to a worker (Kombu keeps one list per priority)."""
-    r = concurrency.connection()
+    r = redis_client.client()
     queue = queues.ASYNC_QUEUE
     return sum(r.llen(key) for key in (queue, *(f"{queue}\x06\x16{p}" for p in (3, 6, 9))))
 

@@ -20,7 +20,7 @@ from django.db import IntegrityError, close_old_connections, transaction
 
 from console.models import Invocation, LogEvent
 
-from . import concurrency
+from . import redis_client
 from .dbwrite import backoff
 from .result import InvokeResult
 
@@ -45,7 +45,7 @@ def encode(result: InvokeResult, row: dict, lines: list[tuple[int, str]]) -> str
 
 def drain(max_batch: int = MAX_BATCH) -> int:
     """Write up to `max_batch` queued records; the number written (0: none, or busy elsewhere)."""
-    r = concurrency.connection()
+    r = redis_client.client()
     token = str(time.monotonic())
     if not r.set(LOCK_KEY, token, nx=True, ex=LOCK_SECONDS):
         return 0  # another recorder is writing; records stay in order for it
@@ -99,7 +99,7 @@ def _insert(batch: list[tuple[Invocation, list[LogEvent]]]) -> None:
 
 def _queued() -> int | str:
     try:
-        return concurrency.connection().llen(RECORDS_KEY)
+        return redis_client.client().llen(RECORDS_KEY)
     except Exception:  # Redis is what failed
         return "?"
 

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from console.models import Invocation, LogEvent
 
-from . import concurrency, logs, queues, recorder
+from . import concurrency, logs, queues, recorder, redis_client
 from .attempt import Outcome
 from .environment import INIT_TIMEOUT, EnvironmentFailed
 from .node import WorkerStopping, get_node
@@ -85,7 +85,7 @@ def execute(spec: EnvSpec, request_id: str, payload: bytes,
 def _finish(spec: EnvSpec, request_id: str, result: InvokeResult | None, outcome: Outcome | None,
             sync: SyncContext | None, leased: bool) -> None:
     """Free the slot, answer the caller and queue the record, in one round trip to Redis."""
-    pipe = concurrency.connection().pipeline(transaction=False)
+    pipe = redis_client.client().pipeline(transaction=False)
     if leased:
         concurrency.release(spec.account_id, spec.function_arn, request_id, pipe)
     if sync is not None and result is not None:

@@ -54,10 +54,6 @@ class EnvSpec:
         return f"{self.function_arn}:{qualifier}" if qualifier else self.function_arn
 
     @property
-    def qualified_arn(self) -> str:
-        return f"{self.function_arn}:{self.version}"
-
-    @property
     def log_group_name(self) -> str:
         return f"/aws/lambda/{self.function_name}"
 

@@ -26,7 +26,7 @@ from .reaper import requeue_orphaned_invocations, resend_lost_events
 from .result import decode_payload
 from .run import SyncContext, execute, record_async
 from .spec import EnvSpec
-from .specs import spec_for
+from .spec_builder import spec_for
 
 log = logging.getLogger(__name__)
 

@@ -13,9 +13,9 @@ from console.models import Function, Invocation
 from console.services.code import function_files, function_files_update
 from console.services.functions import function_update_configuration
 from console.services.monitoring import function_metrics
-from console.services import test_events
+from console.services import saved_events
 from console.services.versions import alias_create, alias_update, version_publish
-from executor.specs import resolve_version
+from executor.spec_builder import resolve_version
 
 from .conftest import python_function
 
@@ -93,7 +93,7 @@ def test_function_files_update_keeps_executable_bits_and_binary_files(alice_acco
 
 def test_event_json_errors_name_the_line():
     with pytest.raises(InvalidParameterValue, match="line 3"):
-        test_events.parse_event_json('{\n "a": 1\n "b": 2}')
+        saved_events.parse_event_json('{\n "a": 1\n "b": 2}')
 
 
 def test_someone_elses_private_event_name_is_taken(alice, charlie, alice_account):
@@ -101,9 +101,9 @@ def test_someone_elses_private_event_name_is_taken(alice, charlie, alice_account
 
     fn = python_function(alice_account, SRC)
     bob = user_create("bob", "bob-password-1", account=alice_account)
-    test_events.test_event_save(fn, alice, "ev", "{}")
+    saved_events.test_event_save(fn, alice, "ev", "{}")
     with pytest.raises(ResourceConflict):
-        test_events.test_event_save(fn, bob, "ev", '{"x": 1}')
+        saved_events.test_event_save(fn, bob, "ev", '{"x": 1}')
 
 
 def test_metrics_count_invocations_errors_and_concurrency(alice_account):

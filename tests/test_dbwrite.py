@@ -13,7 +13,7 @@ from django.db import IntegrityError, OperationalError
 from django.utils import timezone
 
 from console.models import Invocation
-from executor import concurrency, recorder
+from executor import recorder, redis_client
 from executor.dbwrite import backoff, with_retries
 from executor.result import InvokeResult
 
@@ -27,7 +27,7 @@ def private_records(monkeypatch):
     monkeypatch.setattr(recorder, "RECORDS_KEY", key)
     monkeypatch.setattr(recorder, "LOCK_KEY", key + ":lock")
     yield key
-    concurrency.connection().delete(key, key + ":lock")
+    redis_client.client().delete(key, key + ":lock")
 
 
 def queue_record(function) -> str:
@@ -35,7 +35,7 @@ def queue_record(function) -> str:
     now = timezone.now().isoformat()
     result = InvokeResult(request_id, Invocation.Status.SUCCEEDED, log_stream_name="s")
     row = dict(function_id=function.pk, invocation_type="RequestResponse", started=now, finished=now, attempts=1)
-    concurrency.connection().rpush(recorder.RECORDS_KEY, recorder.encode(result, row, [[1700000000000, "hello"]]))
+    redis_client.client().rpush(recorder.RECORDS_KEY, recorder.encode(result, row, [[1700000000000, "hello"]]))
     return request_id
 
 
@@ -51,12 +51,12 @@ def test_a_failed_commit_leaves_the_records_queued_until_the_database_takes_them
     monkeypatch.setattr(recorder, "_insert", disk_full)
     with pytest.raises(OperationalError):
         recorder.drain()
-    assert concurrency.connection().llen(private_records) == 1
+    assert redis_client.client().llen(private_records) == 1
     assert not Invocation.objects.filter(request_id=request_id).exists()
     monkeypatch.setattr(recorder, "_insert", real_insert)
     assert recorder.drain() == 1
     assert Invocation.objects.get(request_id=request_id).status == Invocation.Status.SUCCEEDED
-    assert concurrency.connection().llen(private_records) == 0
+    assert redis_client.client().llen(private_records) == 0
 
 
 def test_the_recorder_backs_off_and_logs_while_writes_fail(monkeypatch, caplog):

@@ -143,7 +143,7 @@ def test_with_the_queue_empty_a_lost_message_is_sent_again_after_30_seconds(alic
 
     from django.utils import timezone
 
-    from executor import concurrency
+    from executor import redis_client
     from executor.reaper import resend_lost_events
 
     fn = python_function(alice_account, "def lambda_handler(e, c):\n    return 1\n")
@@ -151,7 +151,7 @@ def test_with_the_queue_empty_a_lost_message_is_sent_again_after_30_seconds(alic
                                        due=timezone.now() - dt.timedelta(seconds=20))
     lost = Invocation.objects.create(function=fn, invocation_type="Event", payload="{}",
                                      due=timezone.now() - dt.timedelta(seconds=40))
-    r = concurrency.connection()
+    r = redis_client.client()
     r.delete("lambda.async")
     r.rpush("lambda.async", b"a message still waiting for a worker")  # a backlog: wait 5 minutes
     try:

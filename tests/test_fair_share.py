@@ -15,7 +15,7 @@ from botocore.exceptions import ClientError
 
 from console.errors import TooManyRequests
 from console.services.functions import function_set_concurrency
-from executor import concurrency, containers
+from executor import concurrency, containers, redis_client
 from executor.invoke import invoke
 
 from .conftest import eventually, python_function
@@ -27,7 +27,7 @@ SLOW = "import time\ndef lambda_handler(e, c):\n    time.sleep(e.get('sleep', 0)
 
 def running(account_id: str) -> int:
     """Invocations of the account's unreserved functions holding a slot now."""
-    return concurrency.connection().zcard(f"lambda:concurrency:acct:{account_id}")
+    return redis_client.client().zcard(f"lambda:concurrency:acct:{account_id}")
 
 
 def in_background(fn, payload: str) -> threading.Thread:

@@ -16,7 +16,7 @@ import pytest
 
 from console.errors import ServiceError
 from console.models import Invocation
-from executor import concurrency
+from executor import concurrency, redis_client
 from executor.invoke import invoke
 
 from .conftest import ROOT, eventually, python_function
@@ -35,7 +35,7 @@ def lambda_handler(event, context):
 def running_leases(fn) -> int:
     """Invocations of `fn` holding a concurrency slot: taken before the environment, freed after it."""
     key = concurrency._keys(fn.account.account_id, fn.arn)[0]
-    return concurrency.connection().zcard(key)
+    return redis_client.client().zcard(key)
 
 
 def sigterm(worker) -> float:
@@ -236,13 +236,13 @@ def test_records_wait_in_redis_while_the_database_is_locked_then_are_written(wor
         assert result.status_code == 200 and result.payload == b'"slept"'
         time.sleep(2)
         assert not Invocation.objects.filter(request_id=result.request_id).exists()
-        assert concurrency.connection().llen(recorder.RECORDS_KEY) >= 1
+        assert redis_client.client().llen(recorder.RECORDS_KEY) >= 1
     finally:
         holder.rollback()
         holder.close()
     row = eventually(lambda: Invocation.objects.get(request_id=result.request_id), timeout=30)
     assert row.status == Invocation.Status.SUCCEEDED
-    eventually(lambda: concurrency.connection().llen(recorder.RECORDS_KEY) == 0 or None)
+    eventually(lambda: redis_client.client().llen(recorder.RECORDS_KEY) == 0 or None)
 
 
 def test_an_event_sent_while_the_database_stays_locked_is_refused_and_leaves_no_row(transactional_db, alice_account):

@@ -15,7 +15,7 @@ from console.services.function_urls import function_url_create
 from console.services.http_apis import http_api_create, http_route_create
 from console.services.schedules import schedule_rule_create
 from console.services.functions import function_create
-from console.services.test_events import test_event_save as save_event
+from console.services.saved_events import test_event_save as save_event
 from executor.invoke import invoke
 
 from .conftest import ROOT, node_function, python_function

@@ -29,7 +29,7 @@ from console.services.access_keys import access_key_create
 from console.services.accounts import user_create
 from console.services.functions import function_update_configuration
 from console.services.versions import version_publish
-from executor import concurrency
+from executor import redis_client
 from executor.invoke import invoke
 from executor.queues import reply_key
 from executor.tasks import invoke_sync
@@ -156,13 +156,13 @@ def test_worker_refuses_a_spec_not_sealed_with_its_keys(worker, alice_account):
     """A message on Redis cannot choose what a container mounts: an unsealed or foreign spec
     is refused, and its caller hears so at once."""
     fn = python_function(alice_account, SECRET_HASHER, environment={"SECRET_TOKEN": "x"})
-    from executor.specs import spec_for
+    from executor.spec_builder import spec_for
 
     forged = {**spec_for(fn).to_dict(), "code_dir": "/etc"}
     for message in (forged, Fernet(Fernet.generate_key()).encrypt(json.dumps(forged).encode()).decode()):
         request_id = str(uuid.uuid4())
         invoke_sync.apply_async((message, request_id, base64.b64encode(b"{}").decode(), "api", "$LATEST"))
-        reply = concurrency.connection().blpop([reply_key(request_id)], timeout=30)
+        reply = redis_client.client().blpop([reply_key(request_id)], timeout=30)
         assert reply is not None and json.loads(reply[1]) == {"error": ""}
     assert not Invocation.objects.filter(function=fn).exists()
 

@@ -12,7 +12,7 @@ import re
 from django.conf import settings
 from django.http.request import split_domain_port
 
-from . import views
+from . import handlers
 
 URL_PATH_RE = re.compile(r"^(/lambda-url/([a-z0-9]{32}))(?:/.*)?$")
 API_PATH_RE = re.compile(r"^(/http-api/([a-z0-9]{10}))(?:/.*)?$")
@@ -30,10 +30,10 @@ def trigger_for(scope: dict) -> tuple | None:
     """(view, id, path prefix) for a trigger request, or None for the console's own pages."""
     domain, _port = split_domain_port(host_of(scope))
     if (match := URL_HOST_RE.match(domain)) and match.group(2) == settings.LAMBDA_URL_DOMAIN.lower():
-        return views.function_url, match.group(1), ""
+        return handlers.function_url, match.group(1), ""
     path = scope.get("path", "")
     if match := URL_PATH_RE.match(path):
-        return views.function_url, match.group(2), match.group(1)
+        return handlers.function_url, match.group(2), match.group(1)
     if match := API_PATH_RE.match(path):
-        return views.http_api, match.group(2), match.group(1)
+        return handlers.http_api, match.group(2), match.group(1)
     return None

@@ -14,7 +14,7 @@ from ..errors import LambdaError, RequestTooLarge
 from ..forms import RuntimeSettingsForm, UploadZipForm, add_service_error
 from ..services.code import function_files, function_files_update, inline_editable
 from ..services.functions import function_update_code, function_update_configuration
-from ..services.test_events import test_events_for
+from ..services.saved_events import test_events_for
 from .base import function_context, owned_function
 
 

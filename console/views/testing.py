@@ -12,7 +12,7 @@ from executor.invoke import invoke
 
 from ..errors import LambdaError
 from ..forms import InvokeForm, TestEventForm, add_service_error, pretty_json
-from ..services.test_events import (event_templates, parse_event_json, test_event_delete, test_event_get,
+from ..services.saved_events import (event_templates, parse_event_json, test_event_delete, test_event_get,
                                     test_event_save, test_events_for)
 from .base import function_context, owned_function
 
