@@ -56,7 +56,7 @@ class Worker:
 def start_worker(threads: int) -> Worker:
     import redis
 
-    from executor.node import HEARTBEAT_PREFIX
+    from executor.heartbeats import PREFIX as HEARTBEAT_PREFIX
 
     log_path = Path(settings.VAR_DIR) / "bench-worker.log"
     log = open(log_path, "w")
