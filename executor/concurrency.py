@@ -13,9 +13,9 @@ from django.conf import settings
 
 from . import redis_client
 
-# KEYS: the function's leases, the leases of its account's unreserved functions.
+# KEYS: the function's leases, the leases of its account's unreserved functions, the holders.
 # ARGV: now, lease expiry, request id, the function's reservation (-1: none), the account's
-# unreserved pool. A reserved function draws only on its reservation (its leases stay out of
+# unreserved pool, who holds the lease (see `holder`). A reserved function draws only on its reservation (its leases stay out of
 # the account's set); the others share the pool, as on AWS.
 ACQUIRE = """
 local now = tonumber(ARGV[1])
@@ -29,11 +29,16 @@ else
   redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
 end
 redis.call('ZADD', KEYS[1], ARGV[2], ARGV[3])
+redis.call('HSET', KEYS[3], ARGV[3], ARGV[6])
 return 0
 """
 
 FUNCTION_LIMIT = "ReservedFunctionConcurrentInvocationLimitExceeded"
 ACCOUNT_LIMIT = "ConcurrentInvocationLimitExceeded"
+
+# request id -> the lease's holder: a dead worker's leases are freed, and its synchronous
+# callers answered, by the others once its heartbeat has lapsed (executor/reaper.py).
+HOLDERS_KEY = "lambda:concurrency:holders"
 
 _script = None
 _lock = threading.Lock()
@@ -57,8 +62,17 @@ def _keys(account_id: str, function_arn: str) -> list[str]:
     return [f"lambda:concurrency:fn:{function_arn}", f"lambda:concurrency:acct:{account_id}"]
 
 
+def holder(worker_id: str, account_id: str, function_arn: str, sync: bool) -> str:
+    return " ".join((worker_id or "-", account_id, function_arn, "sync" if sync else "event"))
+
+
+def parse_holder(text: str) -> tuple[str, str, str, bool]:
+    worker_id, account_id, function_arn, kind = text.split(" ")
+    return worker_id, account_id, function_arn, kind == "sync"
+
+
 def acquire(account_id: str, function_arn: str, request_id: str, reserved: int | None, account_reserved: int,
-            lease_seconds: float) -> None:
+            lease_seconds: float, held_by: str = "") -> None:
     """Take a slot for this invocation or raise Throttled with AWS's reason.
 
     Each account may run LAMBDA_ACCOUNT_CONCURRENCY invocations at once, whatever the others
@@ -66,8 +80,9 @@ def acquire(account_id: str, function_arn: str, request_id: str, reserved: int |
     """
     now = time.time()
     pool = max(0, settings.LAMBDA_ACCOUNT_CONCURRENCY - account_reserved)
-    result = _acquire_script()(keys=_keys(account_id, function_arn), args=[
+    result = _acquire_script()(keys=[*_keys(account_id, function_arn), HOLDERS_KEY], args=[
         now, now + lease_seconds, request_id, -1 if reserved is None else reserved, pool,
+        held_by or holder("", account_id, function_arn, False),
     ])
     if result == 1:
         raise Throttled(FUNCTION_LIMIT)
@@ -83,5 +98,6 @@ def release(account_id: str, function_arn: str, request_id: str,
     pipe = redis_client.client().pipeline(transaction=False) if own else pipe
     pipe.zrem(fn_key, request_id)
     pipe.zrem(account_key, request_id)  # absent for a reserved function: harmless
+    pipe.hdel(HOLDERS_KEY, request_id)
     if own:
         pipe.execute()

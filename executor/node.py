@@ -21,7 +21,7 @@ from console.models import Function
 
 from . import containers, heartbeats, netpolicy
 from .pool import Pool
-from .reaper import requeue_orphaned_invocations, resend_lost_events
+from .reaper import release_dead_workers_leases, requeue_orphaned_invocations, resend_lost_events
 from .runtime_api import RuntimeAPIServer
 from .spec import EnvSpec
 
@@ -93,6 +93,7 @@ class Node:
                 if time.monotonic() - last_sweep > ORPHAN_SWEEP_EVERY:
                     last_sweep = time.monotonic()
                     self.remove_orphaned_containers()
+                release_dead_workers_leases()
                 requeue_orphaned_invocations()
                 resend_lost_events()
             except Exception:  # housekeeping must outlive a Redis or Docker hiccup

@@ -9,10 +9,39 @@ from django.utils import timezone
 
 from console.models import Invocation
 
-from . import queues, redis_client
+from . import concurrency, queues, redis_client
 from .heartbeats import worker_alive
 
 log = logging.getLogger(__name__)
+
+
+WORKER_LOST = "The worker running this invocation stopped before it finished. Try again."
+
+
+def release_dead_workers_leases() -> int:
+    """Concurrency leases held by a worker whose heartbeat has stopped: freed now, not when
+    they expire (the function's timeout and more), and the synchronous callers of those
+    invocations answered with AWS's ServiceException instead of waiting out their timeout.
+
+    Deleting the holder's entry is the claim: of several reapers, only one answers a caller.
+    """
+    r = redis_client.client()
+    dead: dict[str, bool] = {}
+    freed = 0
+    for request_id, text in r.hgetall(concurrency.HOLDERS_KEY).items():
+        worker_id, account_id, function_arn, sync = concurrency.parse_holder(text.decode())
+        if worker_id not in dead:
+            dead[worker_id] = worker_id != "-" and not worker_alive(worker_id)
+        if not dead[worker_id] or not r.hdel(concurrency.HOLDERS_KEY, request_id):
+            continue
+        request_id = request_id.decode()
+        concurrency.release(account_id, function_arn, request_id)
+        if sync:
+            log.warning("invocation %s of %s: worker %s stopped mid-run; its caller is told so",
+                        request_id, function_arn, worker_id)
+            queues.push_failure(request_id, WORKER_LOST)
+        freed += 1
+    return freed
 
 
 def requeue_orphaned_invocations() -> int:

@@ -51,7 +51,8 @@ def execute(spec: EnvSpec, request_id: str, payload: bytes,
     lease = spec.timeout + INIT_TIMEOUT + 30
     try:
         concurrency.acquire(spec.account_id, spec.function_arn, request_id, spec.reserved_concurrency,
-                            spec.account_reserved, lease)
+                            spec.account_reserved, lease,
+                            concurrency.holder(node.worker_id, spec.account_id, spec.function_arn, sync is not None))
     except concurrency.Throttled as exc:
         result = _throttled(spec, request_id, exc.reason)
         _finish(spec, request_id, result, None, sync, leased=False)

@@ -22,7 +22,7 @@ from .containers import EngineUnavailable
 from .dbwrite import with_retries
 from .events import EventPolicy
 from .node import WorkerStopping, get_node
-from .reaper import requeue_orphaned_invocations, resend_lost_events
+from .reaper import WORKER_LOST, release_dead_workers_leases, requeue_orphaned_invocations, resend_lost_events
 from .result import decode_payload
 from .run import SyncContext, execute, record_async
 from .spec import EnvSpec
@@ -31,7 +31,7 @@ from .spec_builder import spec_for
 log = logging.getLogger(__name__)
 
 THROTTLED_RETRY_DELAY = 1.0  # an async event over its concurrency cap waits in the queue
-STOPPING_MESSAGE = "The worker running this invocation stopped before it finished. Try again."
+STOPPING_MESSAGE = WORKER_LOST  # the same words, whether the worker stopped or died
 ENGINE_MESSAGE = "The execution environment could not be started: the container engine is unavailable. Try again."
 ENGINE_RETRY_DELAY = 2.0  # an event that found the engine down waits this long in the queue
 WORKER_FAULT = "The invocation failed on the worker; see the worker's log."
@@ -221,4 +221,4 @@ def _stop_loop(invocation: Invocation, policy: EventPolicy) -> None:
 @shared_task(name=queues.REAP_TASK, ignore_result=True, queue=queues.ASYNC_QUEUE)
 def reap() -> int:
     """Re-queue what dead workers or a lost message left behind (run by beat; workers run it too)."""
-    return requeue_orphaned_invocations() + resend_lost_events()
+    return release_dead_workers_leases() + requeue_orphaned_invocations() + resend_lost_events()

@@ -100,6 +100,26 @@ def test_a_stopping_worker_cuts_long_invocations_short_after_its_grace(worker, a
 
 
 # --- The Docker engine: containers that vanish behind the worker's back --------------------
+def test_a_synchronous_caller_hears_soon_when_its_worker_is_killed(worker, alice_account):
+    """Not after the function's timeout plus 40 s: once the dead worker's heartbeat lapses."""
+    fn = python_function(alice_account, SLEEPER, timeout=120)
+    assert invoke(fn, "{}").payload == b'"slept"'  # warm
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        call = pool.submit(invoke, fn, '{"s": 100}')
+        eventually(lambda: running_leases(fn) == 1 or None)
+        killed = time.monotonic()
+        worker.kill()  # SIGKILL, nothing said to anyone
+        worker.start()  # started again, as make run's supervisor does
+        with pytest.raises(ServiceError) as lost:
+            call.result(timeout=150)
+        answered_in = time.monotonic() - killed
+    # AWS's ServiceException, in words the caller can act on, and the slot is free again.
+    assert lost.value.code == "ServiceException" and "stopped before it finished" in str(lost.value)
+    assert answered_in < 30, answered_in  # the heartbeat (3 s here, 10 s by default) and a housekeeping pass
+    assert running_leases(fn) == 0
+    print(f"\nworker killed mid-invocation: its synchronous caller answered {answered_in:.1f} s later")
+
+
 # A dockerd restart kills every container; removing one with `docker rm -f` or `docker kill`
 # is the same fault for the worker, without stopping the engine under everyone else's feet.
 
