@@ -38,6 +38,14 @@ ensure_docker() {
     echo "       start it (sudo dockerd &, or systemctl start docker) or add yourself to the docker group" >&2
     exit 1
   fi
+  # A dockerd that was killed (or a machine that crashed) leaves its pid file behind, and a
+  # new dockerd refuses to start while that pid still exists, even as an unreaped zombie.
+  local pid
+  pid="$(cat /var/run/docker.pid 2>/dev/null || true)"
+  if [ -n "$pid" ] && { [ ! -d "/proc/$pid" ] || grep -q '^State:[[:space:]]*Z' "/proc/$pid/status" 2>/dev/null; }; then
+    echo "removing the pid file of a dockerd that is gone ($pid)"
+    rm -f /var/run/docker.pid
+  fi
   echo "starting dockerd"
   nohup dockerd >var/dockerd.log 2>&1 &
   echo $! >var/dockerd.pid

@@ -167,8 +167,17 @@ def kill(stack: Stack, name: str) -> None:
     # would, a second later.
     pid = int(Path(os.environ.get("LAMBDA_TEST_DOCKERD_PIDFILE", "/var/run/docker.pid")).read_text())
     os.kill(pid, signal.SIGKILL)
+    eventually(lambda: gone(pid) or None, timeout=30, interval=0.1)  # as systemd waits for it to exit
     time.sleep(1)
-    subprocess.run([str(ROOT / "scripts/services.sh"), "docker"], check=True, capture_output=True)
+    started = subprocess.run([str(ROOT / "scripts/services.sh"), "docker"], capture_output=True, text=True)
+    assert started.returncode == 0, started.stdout + started.stderr + (ROOT / "var/dockerd.log").read_text()[-2000:]
+
+
+def gone(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
 
 
 def event_outcomes(stack: Stack, accepted: list[str]) -> dict[str, tuple[str, int, bool]]:
