@@ -38,6 +38,20 @@ ensure_docker() {
     echo "       start it (sudo dockerd &, or systemctl start docker) or add yourself to the docker group" >&2
     exit 1
   fi
+  # Three tries, as a service manager restarts a failed engine: after a dockerd was killed,
+  # the next one's containerd can time out while it takes over the old containers.
+  local attempt
+  for attempt in 1 2 3; do
+    start_dockerd && return
+    echo "dockerd did not come up (try $attempt of 3); see var/dockerd.log" >&2
+    kill "$(cat var/dockerd.pid)" 2>/dev/null || true
+    sleep 2
+  done
+  echo "error: dockerd did not come up; see var/dockerd.log" >&2
+  exit 1
+}
+
+start_dockerd() {
   # A dockerd that was killed (or a machine that crashed) leaves its pid file behind, and a
   # new dockerd refuses to start while that pid still exists, even as an unreaped zombie.
   local pid
@@ -47,14 +61,14 @@ ensure_docker() {
     rm -f /var/run/docker.pid
   fi
   echo "starting dockerd"
-  nohup dockerd >var/dockerd.log 2>&1 &
+  nohup dockerd >>var/dockerd.log 2>&1 &
   echo $! >var/dockerd.pid
   for _ in $(seq 1 120); do
-    docker_answers && { echo "dockerd is up"; return; }
+    docker_answers && { echo "dockerd is up"; return 0; }
+    kill -0 "$(cat var/dockerd.pid)" 2>/dev/null || return 1
     sleep 0.5
   done
-  echo "error: dockerd did not come up; see var/dockerd.log" >&2
-  exit 1
+  return 1
 }
 
 # The project's Redis: its data in REDIS_DIR, its password (read by console/settings.py too)
