@@ -41,6 +41,7 @@ ensure_docker() {
   # Three tries, as a service manager restarts a failed engine: after a dockerd was killed,
   # the next one's containerd can time out while it takes over the old containers.
   local attempt
+  : >var/dockerd.log  # this start's log; its tries append to it
   for attempt in 1 2 3; do
     start_dockerd && return
     echo "dockerd did not come up (try $attempt of 3); see var/dockerd.log" >&2
