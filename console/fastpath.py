@@ -14,13 +14,16 @@ import io
 import re
 import uuid
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpResponse
 from django.http.request import split_domain_port, validate_host
 from django.urls import Resolver404, resolve
 
+from . import endpoint
 from .api import foreign
+from .api.base import EXECUTOR
 from .api.errors import error_response, unexpected_error_response
 from .errors import RequestTooLarge
 from .triggers import asgi as triggers
@@ -64,8 +67,10 @@ class FastPathRouter:
                 # Triggers have a listener of their own (console/triggers/app.py): a function's
                 # page must never be served from the console's origin.
                 return await send_response(HttpResponse(b"Not Found", status=404, content_type="text/plain"), send)
-            if service := foreign.service_of(scope):  # signed for S3, SQS...: that service's error shape
-                return await foreign.answer(service, scope, receive, send)
+            if service := foreign.service_of(scope):  # signed for IAM, STS, S3...: not Lambda
+                if handler := endpoint.handler_for(service):
+                    return await self._service(handler, scope, receive, send)
+                return await foreign.answer(service, scope, receive, send)  # that service's error shape
             if API_PATH_RE.match(scope.get("path", "")):
                 try:
                     match = resolve(scope["path"], urlconf=API_URLCONF)
@@ -79,6 +84,20 @@ class FastPathRouter:
     def _host_ok(scope: dict) -> bool:
         domain, _port = split_domain_port(triggers.host_of(scope))
         return validate_host(domain, settings.ALLOWED_HOSTS)
+
+    async def _service(self, handler, scope, receive, send) -> None:
+        """Another AWS service of the one endpoint (console/endpoint.py); it answers its own errors."""
+        if not self._host_ok(scope):
+            return await send_response(HttpResponse(status=400), send)
+        try:
+            body = await read_body(receive, settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
+        except ConnectionAbortedError:
+            return
+        if body is None:
+            return await send_response(HttpResponse(b"Request Entity Too Large", status=413), send)
+        request = ASGIRequest(scope, io.BytesIO(body))
+        response = await sync_to_async(handler, thread_sensitive=False, executor=EXECUTOR)(request)
+        await send_response(response, send)
 
     async def _api(self, match, scope, receive, send) -> None:
         request_id = str(uuid.uuid4())

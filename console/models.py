@@ -74,6 +74,9 @@ class FunctionConfiguration(models.Model):
     environment = EncryptedJSONField(default=dict, blank=True)
     code_sha256 = models.CharField(max_length=64, blank=True)  # hex digest of the zip
     code_size = models.PositiveBigIntegerField(default=0)
+    # The execution role's ARN (a role of the function's account that trusts Lambda); its
+    # temporary credentials are the function's. "" only for rows made before roles existed.
+    role = models.CharField(max_length=2048, blank=True)
     revision_id = models.UUIDField(default=uuid.uuid4)
     last_modified = models.DateTimeField(default=timezone.now)
 
@@ -300,6 +303,25 @@ class ScheduleRule(models.Model):
 def new_access_key_id() -> str:
     # AWS's shape: AKIA and 16 characters of base32's alphabet.
     return "AKIA" + "".join(secrets.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567") for _ in range(16))
+
+
+class FunctionPermission(models.Model):
+    """One statement of a function's resource-based policy (AddPermission), for a qualifier.
+
+    `statement` is the statement as GetPolicy shows it (Sid, Effect, Principal, Action,
+    Resource, Condition); the qualifier is "" for the unqualified function's policy.
+    """
+
+    function = models.ForeignKey(Function, on_delete=models.CASCADE, related_name="permissions")
+    qualifier = models.CharField(max_length=128, blank=True)
+    statement_id = models.CharField(max_length=100)
+    statement = models.JSONField()
+    created = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["function", "qualifier", "statement_id"],
+                                               name="unique_permission_statement")]
+        ordering = ["created", "id"]
 
 
 class AccessKey(models.Model):

@@ -155,6 +155,7 @@ INSTALLED_APPS = [
     "channels",
     "django_celery_beat",
     "console",
+    "console.iam",
     "executor",
 ]
 

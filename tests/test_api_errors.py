@@ -171,12 +171,12 @@ def test_stale_revision_id_is_precondition_failed(client, existing):
 
 def test_unexpected_failure_is_a_service_exception_without_a_trace(rf, alice_account, monkeypatch, caplog):
     from console.api import base
-    from console.api.auth import Caller
+    from console.sigv4 import Caller
 
     def broken(request, account):
         raise RuntimeError("secret internals")
 
-    monkeypatch.setattr(base, "authenticate", lambda request: Caller(None, alice_account))
+    monkeypatch.setattr(base, "authenticate", lambda request: Caller(alice_account))
     response = base._call(rf.get("/2016-08-19/account-settings"), broken, {})
     assert response.status_code == 500 and response["x-amzn-ErrorType"] == "ServiceException"
     body = json.loads(response.content)

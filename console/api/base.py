@@ -21,7 +21,7 @@ from .. import arns
 from ..errors import InvalidParameterValue, InvalidRequestContent, LambdaError, RequestTooLarge
 from ..models import Account, Alias, Function, Version
 from ..services.functions import function_get
-from .auth import authenticate
+from ..sigv4 import authenticate
 from .errors import error_response, unexpected_error_response
 from .unknown import unknown_operation_error
 

@@ -18,7 +18,7 @@ from django.urls import Resolver404, resolve
 
 from ..errors import InvalidParameterValue, LambdaError
 from ..models import Account
-from .auth import _raw_path
+from ..sigv4 import _raw_path
 
 API_URLCONF = "console.api.urls"
 _LABEL_RE = re.compile(r"\{([A-Za-z0-9_]+)(\+?)\}")

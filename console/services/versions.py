@@ -15,7 +15,7 @@ from ..models import Alias, Function, Version
 # Copied from $LATEST into a version; `last_modified` becomes the publish time.
 SNAPSHOT_FIELDS = ("description", "package_type", "runtime", "handler", "image_uri", "image_config",
                    "architecture", "memory_size", "timeout", "ephemeral_storage", "environment",
-                   "code_sha256", "code_size", "revision_id")
+                   "code_sha256", "code_size", "role", "revision_id")
 
 
 @transaction.atomic

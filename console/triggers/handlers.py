@@ -20,7 +20,7 @@ from django.http import HttpRequest, HttpResponse
 from executor.invoke import invoke
 from executor.result import InvokeResult
 
-from ..api.auth import authenticate
+from ..sigv4 import authenticate
 from ..errors import LambdaError, RequestTooLarge, TooManyRequests
 from ..models import Function, FunctionUrlConfig
 from ..services.function_urls import function_url_for_id

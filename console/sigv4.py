@@ -1,4 +1,10 @@
-"""SigV4 verification of API requests with botocore's own signer.
+"""The one SigV4 check of every AWS API served here (Lambda, IAM, STS, and the services to come).
+
+A request is signed either with a user's access key (which acts as its account's
+administrator) or with a role session's temporary credentials (key id ASIA..., plus the
+session token in `X-Amz-Security-Token`, opened by `console.sts.sessions`); either way the
+caller is a `Principal`. Errors carry Lambda's code (`code`) and the code query-protocol
+services (IAM, STS, SNS) answer with (`query_code`).
 
 The request is rebuilt as the client signed it (method, raw path, query string, the signed
 headers, body, X-Amz-Date) and signed again with the key's secret through
@@ -19,15 +25,17 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from django.http import HttpRequest
 
-from ..errors import LambdaError
-from ..models import Account, AccessKey
-from ..services.access_keys import access_key_for_signature, access_key_touch
-from ..services.accounts import account_for_user
+from .errors import LambdaError
+from .models import Account, AccessKey
+from .services.access_keys import access_key_for_signature, access_key_touch
+from .services.accounts import account_for_user
+from .sts import sessions
 
 ALGORITHM = "AWS4-HMAC-SHA256"
 AMZ_DATE_FORMAT = "%Y%m%dT%H%M%SZ"
 MAX_SKEW = dt.timedelta(minutes=5)
 SERVICE = "lambda"
+SECURITY_TOKEN = "X-Amz-Security-Token"
 CONTENT_SHA256 = "x-amz-content-sha256"
 UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
 _AUTH_RE = re.compile(
@@ -35,34 +43,64 @@ _AUTH_RE = re.compile(
     r"\s*Signature=(?P<signature>[0-9a-f]{64})\s*$")
 
 
-class MissingAuthenticationToken(LambdaError):
+class AuthError(LambdaError):
+    status = 403
+    query_code = "AccessDenied"
+
+
+class MissingAuthenticationToken(AuthError):
     code = "MissingAuthenticationTokenException"
-    status = 403
+    query_code = "MissingAuthenticationToken"
 
 
-class IncompleteSignature(LambdaError):
+class IncompleteSignature(AuthError):
     code = "IncompleteSignatureException"
-    status = 403
+    query_code = "IncompleteSignature"
 
 
-class UnrecognizedClient(LambdaError):
+class UnrecognizedClient(AuthError):
     code = "UnrecognizedClientException"
-    status = 403
+    query_code = "InvalidClientTokenId"
 
 
-class InvalidSignature(LambdaError):
+class InvalidSignature(AuthError):
     code = "InvalidSignatureException"
-    status = 403
+    query_code = "SignatureDoesNotMatch"
+
+
+class ExpiredToken(AuthError):
+    code = "ExpiredTokenException"
+    query_code = "ExpiredToken"
 
 
 @dataclass(frozen=True)
-class Caller:
-    key: AccessKey
+class Principal:
+    """Who signed a request: a user's access key, or a role session; and the account it acts in."""
+
     account: Account
+    key: AccessKey | None = None
+    session: sessions.Session | None = None
+
+    @property
+    def is_role(self) -> bool:
+        return self.session is not None
+
+    @property
+    def arn(self) -> str:
+        if self.session is not None:
+            return self.session.assumed_role_arn
+        return f"arn:aws:iam::{self.account.account_id}:user/{self.key.user.get_username() if self.key else 'root'}"
+
+    @property
+    def access_key_id(self) -> str:
+        return self.session.access_key_id if self.session is not None else (self.key.access_key_id if self.key else "")
 
 
-def authenticate(request: HttpRequest, now: dt.datetime | None = None) -> Caller:
-    """The key that signed this request and the account it acts for; raise a 403 error otherwise."""
+Caller = Principal  # the name the Lambda API's code knew it by
+
+
+def authenticate(request: HttpRequest, now: dt.datetime | None = None, service: str = SERVICE) -> Principal:
+    """Who signed this request for `service`, and the account it acts for; raise a 403 error otherwise."""
     header = request.headers.get("Authorization", "")
     if not header:
         raise MissingAuthenticationToken("Missing Authentication Token")
@@ -74,7 +112,7 @@ def authenticate(request: HttpRequest, now: dt.datetime | None = None) -> Caller
     parts = match["credential"].split("/")
     if len(parts) != 5 or parts[4] != "aws4_request":
         raise IncompleteSignature(f"Credential must have the form <key>/<date>/<region>/{SERVICE}/aws4_request.")
-    access_key_id, scope_date, region, service, _ = parts
+    access_key_id, scope_date, region, _service, _ = parts
     amz_date = request.headers.get("X-Amz-Date", "")
     try:
         signed_at = dt.datetime.strptime(amz_date, AMZ_DATE_FORMAT).replace(tzinfo=dt.timezone.utc)
@@ -89,24 +127,60 @@ def authenticate(request: HttpRequest, now: dt.datetime | None = None) -> Caller
         raise InvalidSignature(
             f"Signature not yet current: {amz_date} is still later than "
             f"{(now + MAX_SKEW).strftime(AMZ_DATE_FORMAT)} ({now.strftime(AMZ_DATE_FORMAT)} + 5 min.)")
-    if service != SERVICE:
-        raise InvalidSignature(f"Credential should be scoped to correct service: '{SERVICE}'.")
+    if parts[3] != service:
+        raise InvalidSignature(f"Credential should be scoped to correct service: '{service}'.")
     if scope_date != amz_date[:8]:
         raise InvalidSignature(
             f"Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: "
             f"'{scope_date}' != '{amz_date[:8]}', from '{amz_date}'.")
-    key = access_key_for_signature(access_key_id)
-    if key is None:
-        raise UnrecognizedClient("The security token included in the request is invalid.")
-    expected = _signature(request, key, region, amz_date, match["signed"].split(";"))
+    signed = match["signed"].split(";")
+    token = request.headers.get(SECURITY_TOKEN)
+    if token is not None:
+        session = _session(token, access_key_id, now)
+        secret = session.secret_access_key
+    else:
+        session, key = None, access_key_for_signature(access_key_id)
+        if key is None:
+            raise UnrecognizedClient("The security token included in the request is invalid.")
+        secret = key.secret
+    expected = _signature(request, access_key_id, secret, token, service, region, amz_date, signed)
     if not hmac.compare_digest(expected, match["signature"]):
         raise InvalidSignature(
             "The request signature we calculated does not match the signature you provided. Check your AWS "
             "Secret Access Key and signing method. Consult the service documentation for details.")
-    check_payload_hash(request, match["signed"].split(";"))
+    check_payload_hash(request, signed)
+    if session is not None:
+        account = account_of_session(session)
+        if account is None:
+            raise UnrecognizedClient("The security token included in the request is invalid.")
+        return Principal(account, session=session)
     access_key_touch(key)
     membership = getattr(key.user, "membership", None)  # loaded with the key
-    return Caller(key, membership.account if membership is not None else account_for_user(key.user))
+    return Principal(membership.account if membership is not None else account_for_user(key.user), key=key)
+
+
+def _session(token: str, access_key_id: str, now: dt.datetime) -> sessions.Session:
+    try:
+        return sessions.open_token(token, access_key_id, now)
+    except sessions.ExpiredSessionToken as exc:
+        raise ExpiredToken(str(exc))
+    except sessions.InvalidSessionToken as exc:
+        raise UnrecognizedClient(str(exc))
+
+
+# Accounts never change their id; sessions name theirs, so each request needs the row.
+_accounts: dict[str, Account] = {}
+
+
+def account_of_session(session: sessions.Session) -> Account | None:
+    account = _accounts.get(session.account_id)
+    if account is None:
+        account = Account.objects.filter(account_id=session.account_id).first()
+        if account is not None:
+            if len(_accounts) > 10000:
+                _accounts.clear()
+            _accounts[session.account_id] = account
+    return account
 
 
 def check_payload_hash(request: HttpRequest, signed: list[str]) -> None:
@@ -144,7 +218,8 @@ def _raw_path(request: HttpRequest) -> str:
     return quote(request.path, safe="/-_.~")
 
 
-def _signature(request: HttpRequest, key: AccessKey, region: str, amz_date: str, signed: list[str]) -> str:
+def _signature(request: HttpRequest, access_key_id: str, secret: str, token: str | None, service: str,
+               region: str, amz_date: str, signed: list[str]) -> str:
     headers = {}
     for name in signed:
         value = request.headers.get(name)
@@ -158,6 +233,8 @@ def _signature(request: HttpRequest, key: AccessKey, region: str, amz_date: str,
     aws_request = AWSRequest(method=request.method, url=url + (f"?{query}" if query else ""),
                              headers=headers, data=request.body)
     aws_request.context["timestamp"] = amz_date
-    signer = SigV4Auth(Credentials(key.access_key_id, key.secret), SERVICE, region)
+    # The token is a signed header like any other (botocore adds it before signing); passing
+    # it here too would make the signer add it a second time.
+    signer = SigV4Auth(Credentials(access_key_id, secret), service, region)
     canonical = signer.canonical_request(aws_request)
     return signer.signature(signer.string_to_sign(aws_request, canonical), aws_request)
