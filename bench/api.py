@@ -29,6 +29,18 @@ from console.services.access_keys import access_key_create  # noqa: E402
 from console.services.accounts import account_for_user  # noqa: E402
 
 
+def bench_role(user) -> str:
+    """A role of the user's account that trusts Lambda, as every function needs one."""
+    from console.iam.services import LAMBDA_TRUST, role_create, role_get
+    from console.iam.errors import NoSuchEntity
+
+    account = account_for_user(user)
+    try:
+        return role_get(account, "bench-lambda").arn
+    except NoSuchEntity:
+        return role_create(account, "bench-lambda", LAMBDA_TRUST).arn
+
+
 def invoke_ok(client) -> None:
     """One Invoke through the API that must succeed: a function error raises."""
     response = client.invoke(FunctionName="warm", Payload=b"{}")
@@ -62,7 +74,7 @@ def main() -> None:
                                 config=Config(retries={"total_max_attempts": 1}, max_pool_connections=4))
 
         client = make_client()
-        client.create_function(FunctionName="warm", Runtime="python3.11", Role="arn:aws:iam::1:role/bench",
+        client.create_function(FunctionName="warm", Runtime="python3.11", Role=bench_role(user),
                                Handler="lambda_function.lambda_handler",
                                Code={"ZipFile": make_zip({"lambda_function.py": HELLO})})
         tally.series(lambda: invoke_ok(client), 20)

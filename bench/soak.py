@@ -72,7 +72,7 @@ def main() -> None:
     try:
         stack.start()
         setup = stack.lambda_client()
-        setup.create_function(FunctionName="soak", Runtime="python3.11", Role="arn:aws:iam::111111111111:role/x",
+        setup.create_function(FunctionName="soak", Runtime="python3.11", Role=stack.lambda_role(),
                               Handler="lambda_function.lambda_handler", Code={"ZipFile": make_zip(
                                   {"lambda_function.py": WORK})})
         first = setup.invoke(FunctionName="soak", Payload=b"{}")

@@ -19,6 +19,8 @@ import boto3
 from botocore.config import Config
 
 ROOT = Path(__file__).resolve().parent.parent
+LAMBDA_TRUST = ('{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", '
+                '"Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}')
 
 
 def free_port() -> int:
@@ -127,6 +129,18 @@ class Stack:
                             aws_access_key_id=self._keys["AWS_ACCESS_KEY_ID"],
                             aws_secret_access_key=self._keys["AWS_SECRET_ACCESS_KEY"],
                             config=Config(retries={"total_max_attempts": 1}, **config))
+
+    def lambda_role(self, name: str = "bench-lambda") -> str:
+        """The ARN of a role of the operator's account that trusts Lambda, made through IAM's API once."""
+        client = self.lambda_client()
+        credentials = client._request_signer._credentials
+        iam = boto3.client("iam", endpoint_url=self.url, region_name="us-east-1",
+                           aws_access_key_id=credentials.access_key, aws_secret_access_key=credentials.secret_key,
+                           config=Config(retries={"total_max_attempts": 1}))
+        try:
+            return iam.get_role(RoleName=name)["Role"]["Arn"]
+        except iam.exceptions.NoSuchEntityException:
+            return iam.create_role(RoleName=name, AssumeRolePolicyDocument=LAMBDA_TRUST)["Role"]["Arn"]
 
     def query(self, sql: str, *args) -> list[tuple]:
         """Read the stack's SQLite database (as `make run` configures it)."""

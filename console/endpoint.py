@@ -18,7 +18,8 @@ from typing import Callable
 from django.http import HttpRequest, HttpResponse
 
 WIRES: dict[str, str] = {
-    # "iam": "console.iam.wire", "sts": "console.sts.wire", ... as each service lands
+    "iam": "console.iam.wire",
+    "sts": "console.sts.wire",
 }
 
 

@@ -14,7 +14,8 @@ from botocore.credentials import Credentials
 from console.codestore import make_zip
 
 REGION = "us-east-1"
-ROLE = "arn:aws:iam::111111111111:role/lambda-test"
+LAMBDA_TRUST = json.dumps({"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
 HELLO = ("import json\n\ndef lambda_handler(event, context):\n"
          "    print('hello from', context.function_name)\n    return {'version': 'v1', 'event': event}\n")
 
@@ -23,9 +24,26 @@ def hello_zip(version: str = "v1") -> bytes:
     return make_zip({"lambda_function.py": HELLO.replace("'v1'", repr(version))})
 
 
+def client_like(client, service: str):
+    """A boto3 client for `service` with the endpoint and credentials of another client."""
+    credentials = client._request_signer._credentials.get_frozen_credentials()
+    return boto3.client(service, endpoint_url=client.meta.endpoint_url, region_name=REGION,
+                        aws_access_key_id=credentials.access_key, aws_secret_access_key=credentials.secret_key,
+                        aws_session_token=credentials.token, config=Config(retries={"total_max_attempts": 1}))
+
+
+def lambda_role(client, name: str = "lambda-test") -> str:
+    """The ARN of a role trusting Lambda in the account of `client` (any boto3 client), made through IAM once."""
+    iam = client if client.meta.service_model.service_name == "iam" else client_like(client, "iam")
+    try:
+        return iam.get_role(RoleName=name)["Role"]["Arn"]
+    except iam.exceptions.NoSuchEntityException:
+        return iam.create_role(RoleName=name, AssumeRolePolicyDocument=LAMBDA_TRUST)["Role"]["Arn"]
+
+
 def create_hello(client, name: str, **extra):
     """A python3.11 hello-world function, created through the API."""
-    return client.create_function(FunctionName=name, Runtime="python3.11", Role=ROLE,
+    return client.create_function(FunctionName=name, Runtime="python3.11", Role=lambda_role(client),
                                   Handler="lambda_function.lambda_handler", Code={"ZipFile": hello_zip()}, **extra)
 
 

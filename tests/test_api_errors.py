@@ -11,7 +11,9 @@ from botocore.exceptions import ClientError
 from console.models import Alias, Function, Version
 from console.services.access_keys import access_key_create
 
-from .api_helpers import ROLE, error_of, hello_zip, lambda_client, signed_request
+from .api_helpers import error_of, hello_zip, lambda_client, lambda_role, signed_request
+
+ROLE = "arn:aws:iam::111111111111:role/lambda-test"  # alice's, made by the `existing` fixture
 
 
 @pytest.fixture
@@ -33,6 +35,7 @@ def client(server, key):
 
 @pytest.fixture
 def existing(client):
+    assert lambda_role(client) == ROLE
     client.create_function(FunctionName="kept", Runtime="python3.11", Role=ROLE,
                            Handler="lambda_function.lambda_handler", Code={"ZipFile": hello_zip()})
     return Function.objects.get(name="kept")

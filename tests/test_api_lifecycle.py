@@ -16,7 +16,7 @@ from django.urls import reverse
 from console.models import Function, Invocation
 from console.services.access_keys import access_key_create
 
-from .api_helpers import ROLE, create_hello, hello_zip
+from .api_helpers import LAMBDA_TRUST, create_hello, hello_zip
 from .conftest import eventually
 
 pytestmark = pytest.mark.integration
@@ -157,16 +157,19 @@ def test_aws_cli_creates_invokes_and_lists(live_server_url, alice, tmp_path: Pat
            "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "credentials"), "AWS_MAX_ATTEMPTS": "1"}
     aws = [str(Path(sys.executable).parent / "aws"), "lambda", "--endpoint-url", live_server_url]
 
-    def run(*args: str) -> str:
-        done = subprocess.run([*aws, *args], env=env, capture_output=True, text=True, timeout=60)
+    def run(*args: str, service: str = "lambda") -> str:
+        command = [*aws, *args] if service == "lambda" else [aws[0], service, *aws[2:], *args]
+        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
         assert done.returncode == 0, done.stderr
         return done.stdout
 
+    role = json.loads(run("create-role", "--role-name", "cli-role", "--assume-role-policy-document", LAMBDA_TRUST,
+                          service="iam"))["Role"]["Arn"]
     (tmp_path / "code.zip").write_bytes(hello_zip("cli"))
     created = json.loads(run("create-function", "--function-name", "from-cli", "--runtime", "python3.11",
-                             "--role", ROLE, "--handler", "lambda_function.lambda_handler",
+                             "--role", role, "--handler", "lambda_function.lambda_handler",
                              "--zip-file", f"fileb://{tmp_path / 'code.zip'}"))
-    assert created["FunctionName"] == "from-cli" and created["State"] == "Active"
+    assert created["FunctionName"] == "from-cli" and created["State"] == "Active" and created["Role"] == role
     (tmp_path / "event.json").write_text('{"from": "cli"}')
     meta = json.loads(run("invoke", "--function-name", "from-cli", "--payload", f"fileb://{tmp_path / 'event.json'}",
                           "--log-type", "Tail", str(tmp_path / "out.json")))

@@ -17,13 +17,15 @@ from django.conf import settings
 from bench.stack import Stack
 from console.codestore import make_zip
 
+from .api_helpers import lambda_role
+
 pytestmark = [pytest.mark.integration, pytest.mark.supervision]
 
 SHOW = "import os\ndef lambda_handler(event, context):\n    return os.environ['GREETING']\n"
 
 
 def create(client, name: str, greeting: str) -> None:
-    client.create_function(FunctionName=name, Runtime="python3.11", Role="arn:aws:iam::111111111111:role/x",
+    client.create_function(FunctionName=name, Runtime="python3.11", Role=lambda_role(client),
                            Handler="lambda_function.lambda_handler",
                            Code={"ZipFile": make_zip({"lambda_function.py": SHOW})},
                            Environment={"Variables": {"GREETING": greeting}})

@@ -199,9 +199,9 @@ def stack():
     stack = Stack(base, LAMBDA_WORKER_STOP_GRACE="5")
     try:
         stack.start()
-        client = stack.lambda_client()
+        client, role = stack.lambda_client(), stack.lambda_role()
         for name in ("chaos-sync", "chaos-async"):
-            client.create_function(FunctionName=name, Runtime="python3.11", Role="arn:aws:iam::111111111111:role/x",
+            client.create_function(FunctionName=name, Runtime="python3.11", Role=role,
                                    Handler="lambda_function.lambda_handler", Timeout=FUNCTION_TIMEOUT,
                                    Code={"ZipFile": make_zip({"lambda_function.py": WORK})})
         stack.function_url = client.create_function_url_config(FunctionName="chaos-sync",

@@ -16,6 +16,7 @@ from console.services.functions import function_create, function_delete, functio
 from executor import containers, images
 from executor.invoke import invoke
 
+from .api_helpers import lambda_role
 from .conftest import eventually
 
 pytestmark = pytest.mark.integration
@@ -114,13 +115,13 @@ def test_unknown_image_is_refused_on_create_and_update(alice_lambda, alice_accou
     missing = f"{ALICE_ECR}/never-built-{RUN}:latest"
     with pytest.raises(alice_lambda.exceptions.InvalidParameterValueException) as caught:
         alice_lambda.create_function(FunctionName="ghost", PackageType="Image", Code={"ImageUri": missing},
-                                     Role="arn:aws:iam::111111111111:role/r")
+                                     Role=lambda_role(alice_lambda))
     assert caught.value.response["Error"]["Message"] == (
         f"Source image {missing} does not exist. Provide a valid source image.")
     assert not Function.objects.filter(name="ghost").exists()
 
     alice_lambda.create_function(FunctionName="kept", PackageType="Image", Code={"ImageUri": own_image},
-                                 Role="arn:aws:iam::111111111111:role/r")
+                                 Role=lambda_role(alice_lambda))
     before = Function.objects.get(name="kept").revision_id
     with pytest.raises(alice_lambda.exceptions.InvalidParameterValueException) as caught:
         alice_lambda.update_function_code(FunctionName="kept", ImageUri=missing)
@@ -133,11 +134,11 @@ def test_another_accounts_image_is_refused_even_when_present(alice_lambda, alice
     theirs = tagged(f"{CHARLIE_ECR}/image-function-{RUN}:latest")
     with pytest.raises(alice_lambda.exceptions.InvalidParameterValueException) as caught:
         alice_lambda.create_function(FunctionName="stolen", PackageType="Image", Code={"ImageUri": theirs},
-                                     Role="arn:aws:iam::111111111111:role/r")
+                                     Role=lambda_role(alice_lambda))
     assert caught.value.response["Error"]["Message"].startswith(
         "Lambda does not have permission to access the ECR image")
     alice_lambda.create_function(FunctionName="kept", PackageType="Image", Code={"ImageUri": own_image},
-                                 Role="arn:aws:iam::111111111111:role/r")
+                                 Role=lambda_role(alice_lambda))
     for uri in (theirs, IMAGE, "lambda-runtime/python3.11:latest"):
         with pytest.raises(alice_lambda.exceptions.InvalidParameterValueException):
             alice_lambda.update_function_code(FunctionName="kept", ImageUri=uri)

@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from .. import codestore
 from ..errors import InvalidParameterValue, InvalidRequestContent
+from ..iam.services import role_for_lambda
 from ..models import Account, Function, PackageType
 from ..services.functions import (function_create, function_delete, function_set_tags, function_update_code,
                                   function_update_configuration)
@@ -30,7 +31,7 @@ HARMLESS = {"TracingConfig": [{"Mode": "PassThrough"}], "SnapStart": [{"ApplyOn"
 
 def _refuse_unsupported(data: dict[str, Any], supported: set[str]) -> None:
     for field, value in data.items():
-        if field in supported or field == "Role" or not value or value in HARMLESS.get(field, ()):
+        if field in supported or not value or value in HARMLESS.get(field, ()):
             continue
         if field == "LoggingConfig" and isinstance(value, dict) and value.get("LogFormat", "Text") == "Text":
             continue
@@ -50,6 +51,8 @@ def _config_values(data: dict[str, Any]) -> dict[str, Any]:
         values["ephemeral_storage"] = base.structure(data, "EphemeralStorage").get("Size")
     if "ImageConfig" in data:
         values["image_config"] = base.structure(data, "ImageConfig")
+    if "Role" in data:
+        values["role"] = data["Role"]
     return values
 
 
@@ -71,7 +74,7 @@ def create_function(request: HttpRequest, account: Account) -> HttpResponse:
     data = base.json_body(request, "CreateFunction")
     _refuse_unsupported(data, {"FunctionName", "Runtime", "Handler", "Code", "Description", "Timeout",
                                "MemorySize", "Publish", "PackageType", "Environment", "Tags", "ImageConfig",
-                               "Architectures", "EphemeralStorage"})
+                               "Architectures", "EphemeralStorage", "Role"})
     name, qualifier = base.parse_function_ref(account, base.string(data, "FunctionName", required=True))
     if qualifier:
         raise InvalidParameterValue("A new function's name takes no qualifier.", field="FunctionName")
@@ -79,6 +82,8 @@ def create_function(request: HttpRequest, account: Account) -> HttpResponse:
     _refuse_unsupported(code, {"ZipFile", "ImageUri"})
     package_type = base.string(data, "PackageType", default=PackageType.ZIP)
     config = _config_values(data)
+    if not config.get("role"):  # required by the API (the console's services may leave it out)
+        role_for_lambda(account, None)
     architecture, tags, publish = _architecture(data), _tags(data), base.boolean(data, "Publish")
     with transaction.atomic():
         if package_type == PackageType.IMAGE:
@@ -182,7 +187,7 @@ def update_function_code(request: HttpRequest, account: Account, name: str) -> H
 def update_function_configuration(request: HttpRequest, account: Account, name: str) -> HttpResponse:
     data = base.json_body(request, "UpdateFunctionConfiguration")
     _refuse_unsupported(data, {"Handler", "Description", "Timeout", "MemorySize", "Environment", "Runtime",
-                               "RevisionId", "ImageConfig", "EphemeralStorage"})
+                               "RevisionId", "ImageConfig", "EphemeralStorage", "Role"})
     function = base.unqualified_function(request, account, name)
     base.revision_matches(data, function.revision_id)
     function = function_update_configuration(function, **_config_values(data))

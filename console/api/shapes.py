@@ -27,7 +27,6 @@ def function_configuration(function: Function, config: Function | Version | None
     out: dict[str, Any] = {
         "FunctionName": function.name,
         "FunctionArn": arn or arns.qualified(function.arn, None if version == arns.LATEST else version),
-        "Role": arns.build_arn("iam", "role/lambda-execution", account=function.account.account_id),
         "CodeSize": config.code_size,
         "Description": config.description,
         "Timeout": config.timeout,
@@ -45,6 +44,8 @@ def function_configuration(function: Function, config: Function | Version | None
         "SnapStart": {"ApplyOn": "None", "OptimizationStatus": "Off"},
         "LoggingConfig": {"LogFormat": "Text", "LogGroup": function.log_group_name},
     }
+    if config.role:  # every function made through the API or the console has one
+        out["Role"] = config.role
     if state != State.ACTIVE:
         out["StateReason"] = function.state_reason
     if config.package_type == PackageType.ZIP:

@@ -13,11 +13,12 @@ from ..codestore import store_zip
 from ..errors import CodeStorageExceeded, InvalidParameterValue, ResourceConflict, ResourceNotFound
 from ..limits import CODE_STORAGE_LIMIT
 from ..models import Account, Function, PackageType, State, Version
+from ..iam.services import role_for_lambda
 from .concurrency import reservation_set
 from .images import image_check
 
 CONFIG_FIELDS = ("description", "memory_size", "timeout", "ephemeral_storage", "environment",
-                 "handler", "runtime", "image_config")
+                 "handler", "runtime", "image_config", "role")
 
 
 def account_code_usage(account: Account) -> int:
@@ -87,13 +88,20 @@ def function_create(
     zip_file: bytes | None = None,
     package_type: str = PackageType.ZIP,
     image_uri: str = "",
+    role: str = "",
     **config: Any,
 ) -> Function:
-    """Validate everything first, store the code, then create the function in one step."""
+    """Validate everything first, store the code, then create the function in one step.
+
+    `role` is the execution role's ARN, a role of the account that trusts Lambda; "" (no role,
+    no credentials) is left to callers that make functions for their own checks.
+    """
     validators.validate_function_name(name)
     if package_type not in PackageType.values:
         raise InvalidParameterValue("PackageType must be Zip or Image.", field="PackageType")
     fields: dict[str, Any] = {"package_type": package_type}
+    if role:
+        fields["role"] = role_for_lambda(account, role).arn
     if package_type == PackageType.ZIP:
         runtime = validators.validate_runtime(runtime)
         fields.update(_clean_config({"runtime": runtime, "handler": handler or _default_handler(runtime), **config},
@@ -148,7 +156,10 @@ def function_update_configuration(function: Function, **values: Any) -> Function
     runtime = values.get("runtime", function.runtime)
     if "runtime" in values and "handler" not in values and function.package_type == PackageType.ZIP:
         values["handler"] = function.handler
+    role = values.pop("role", None)
     clean = _clean_config(values, function.package_type, validators.RUNTIME_ALIASES.get(runtime, runtime))
+    if role is not None:
+        clean["role"] = role_for_lambda(function.account, role).arn
     for key, value in clean.items():
         setattr(function, key, value)
     _touch(function)
