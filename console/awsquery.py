@@ -54,6 +54,10 @@ class InvalidAction(QueryError):
     query_code, status = "InvalidAction", 400
 
 
+class MissingAction(QueryError):
+    query_code, status = "MissingAction", 400
+
+
 class ValidationError(QueryError):
     query_code, status = "ValidationError", 400
 
@@ -300,6 +304,8 @@ def serve(request: HttpRequest, service: str, operations: Mapping[str, Operation
         principal = authenticate(request, service=service)
         params = form_of(request)
         action = params.get("Action", "")
+        if not action:
+            raise MissingAction("The request is missing an action or a required parameter.")
         if action not in operations:
             raise InvalidAction(f"Could not find operation {action} for version {model.api_version}"
                                 if action not in model.operation_names else

@@ -109,6 +109,8 @@ def test_each_permission_change_bumps_the_roles_revision(iam):
      (400, "ValidationError", f"1 validation error detected: Value '{'x' * 65}' at 'roleName' failed to satisfy "
                               "constraint: Member must have length less than or equal to 64")),
     (lambda iam: iam.create_role(RoleName="new", AssumeRolePolicyDocument="{not json"),
+     (400, "MalformedPolicyDocument", "This policy contains invalid Json")),
+    (lambda iam: iam.put_role_policy(RoleName="kept", PolicyName="p", PolicyDocument="{not json"),
      (400, "MalformedPolicyDocument", "Syntax errors in policy.")),
     (lambda iam: iam.create_role(RoleName="Kept", AssumeRolePolicyDocument=LAMBDA_TRUST),
      (409, "EntityAlreadyExists", "Role with name Kept already exists.")),

@@ -10,7 +10,7 @@ import re
 from typing import Any
 
 from .. import policy
-from .errors import MalformedPolicyDocument, validation_error
+from .errors import LimitExceeded, MalformedPolicyDocument, validation_error
 
 NAME_RE = re.compile(r"[\w+=,.@-]+", re.ASCII)  # Java's \w, as IAM's pattern means
 NAME_PATTERN = r"[\w+=,.@-]+"
@@ -81,10 +81,12 @@ def check_tags(tags: list[dict[str, str]]) -> list[dict[str, str]]:
 
 
 def parse_document(document: Any, kind: str, where: str, field: str = "document") -> policy.Policy:
-    """The parsed policy; MalformedPolicyDocument with IAM's reason otherwise."""
+    """The parsed policy; MalformedPolicyDocument (LimitExceeded when too large) with IAM's reason otherwise."""
     if not isinstance(document, str) or not document.strip():
         raise validation_error(None, where, "not be null", field=field)
     try:
         return policy.parse(document, kind)
+    except policy.PolicyTooLarge as exc:
+        raise LimitExceeded(str(exc), field=field)
     except policy.MalformedPolicy as exc:
         raise MalformedPolicyDocument(str(exc), field=field)

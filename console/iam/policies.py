@@ -14,15 +14,13 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
+from ..policy import Policy, parse_cached
 from .checks import check_name, check_path, parse_document
-from .errors import DeleteConflict, EntityAlreadyExists, InvalidInput, LimitExceeded, NoSuchEntity
+from .errors import DeleteConflict, EntityAlreadyExists, InvalidInput, NoSuchEntity
 from .managed import AWS_MANAGED, aws_managed
 from .models import ManagedPolicy, RolePolicyAttachment
 
-MAX_MANAGED_SIZE = 6144  # characters, whitespace not counted ("IAM and AWS STS quotas")
 DEFAULT_VERSION = "v1"
-# AWS's managed policies predate every account here; IAM shows each one's own date.
-AWS_MANAGED_DATE = dt.datetime(2015, 2, 6, 18, 40, tzinfo=dt.timezone.utc)
 SCOPES = ("All", "AWS", "Local")
 
 
@@ -59,7 +57,7 @@ def _info_of_row(row: ManagedPolicy) -> PolicyInfo:
 def _info_of_aws(account, arn: str) -> PolicyInfo:
     data = aws_managed(arn)
     return PolicyInfo(data.arn, data.name, data.path, data.policy_id, data.description, _aws_document(arn),
-                      AWS_MANAGED_DATE, AWS_MANAGED_DATE, _attachments(account, arn), True)
+                      data.created, data.updated, _attachments(account, arn), True, data.version_id)
 
 
 def _row(account, arn: str) -> ManagedPolicy | None:
@@ -110,9 +108,7 @@ def policy_create(account, name: str, document: str, *, path: str = "/", descrip
     check_path(path, "path")
     if len(description or "") > 1000:
         raise InvalidInput("Description must be at most 1000 characters.", field="description")
-    parse_document(document, "identity", "policyDocument")
-    if len("".join(document.split())) > MAX_MANAGED_SIZE:
-        raise LimitExceeded(f"Cannot exceed quota for PolicySize: {MAX_MANAGED_SIZE}", field="document")
+    parse_document(document, "managed", "policyDocument")  # its size quota included
     exists = EntityAlreadyExists(f"A policy called {name} already exists. Duplicate names are not allowed.",
                                  field="name")
     if ManagedPolicy.objects.filter(account=account, name__iexact=name).exists():
@@ -137,13 +133,17 @@ def policy_delete(account, arn: str) -> None:
     row.delete()
 
 
-def managed_policy_document(account, arn: str, text: bool = False) -> dict[str, Any] | str | None:
-    """The document of a managed policy the account may attach (a dict; its JSON text if `text`)."""
-    if aws_managed(arn) is not None:
-        document = _aws_document(arn)
-    else:
-        row = _row(account, arn)
-        if row is None:
-            return None
-        document = row.document
-    return document if text else json.loads(document)
+def managed_policy_document(account, arn: str) -> dict[str, Any] | None:
+    """The document of a managed policy the account may attach, or None."""
+    if (data := aws_managed(arn)) is not None:
+        return data.document
+    row = _row(account, arn)
+    return json.loads(row.document) if row is not None else None
+
+
+def managed_policy_parsed(account, arn: str) -> Policy | None:
+    """The parsed policy of a managed policy the account may attach, or None (cached by its text)."""
+    if (data := aws_managed(arn)) is not None:
+        return data.policy
+    row = _row(account, arn)
+    return parse_cached(row.document, "managed") if row is not None else None

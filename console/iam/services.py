@@ -25,8 +25,8 @@ from .checks import (check_description, check_name, check_path, check_session_du
                      parse_document)
 from .errors import DeleteConflict, EntityAlreadyExists, LimitExceeded, NoSuchEntity
 from .models import Role, RolePolicy, RolePolicyAttachment
-from .policies import (managed_policy_document, policy_create, policy_delete, policy_exists, policy_get,  # noqa: F401
-                       policy_get_version, policy_list)
+from .policies import (PolicyInfo, managed_policy_document, managed_policy_parsed, policy_create,  # noqa: F401
+                       policy_delete, policy_exists, policy_get, policy_get_version, policy_list)
 
 MAX_ATTACHED = 10  # "Managed policies attached to an IAM role": 10 by default
 MAX_INLINE_TOTAL = 10240  # all of a role's inline policies, whitespace not counted
@@ -212,9 +212,9 @@ def role_documents(role: Role) -> list[policy.Policy]:
     documents = [policy.parse_cached(text, "identity")
                  for text in role.inline_policies.values_list("document", flat=True)]
     for arn in role.attachments.values_list("policy_arn", flat=True):
-        document = managed_policy_document(role.account, arn, text=True)
-        if document is not None:
-            documents.append(policy.parse_cached(document, "identity"))
+        parsed = managed_policy_parsed(role.account, arn)
+        if parsed is not None:
+            documents.append(parsed)
     return documents
 
 

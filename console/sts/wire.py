@@ -79,7 +79,7 @@ def assume_role(principal: Principal, p: dict[str, Any]) -> dict[str, Any]:
         return policy.evaluate([trust], context) is policy.Decision.ALLOW
 
     if not trusted(_caller_names(principal)):
-        if not trusted([account_id, f"arn:aws:iam::{account_id}:root"]):
+        if not trusted(policy.caller_principal(account_id)["AWS"]):
             raise denied
         # Trusting the account delegates to the account's own policies, as IAM does.
         authz.authorize(principal, "sts:AssumeRole", role.arn)
