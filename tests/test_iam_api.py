@@ -279,3 +279,25 @@ def test_create_hello_helper_makes_its_role_once(alice_lambda):
     create_hello(alice_lambda, "one")
     create_hello(alice_lambda, "two")
     assert list(Role.objects.values_list("name", flat=True)) == ["lambda-test"]
+
+
+def test_a_form_without_action_is_missing_action(live_server_url, alice):
+    # AWS's "Common Errors": MissingAction, 400, for a query request that names no action.
+    import urllib.error
+    import urllib.request
+
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    key, secret = access_key_create(alice)
+    request = AWSRequest(method="POST", url=live_server_url + "/", data=b"Version=2010-05-08&RoleName=r",
+                         headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"})
+    SigV4Auth(Credentials(key.access_key_id, secret), "iam", "us-east-1").add_auth(request)
+    prepared = request.prepare()
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        urllib.request.urlopen(urllib.request.Request(prepared.url, data=prepared.body, method="POST",
+                                                      headers=dict(prepared.headers)), timeout=10)
+    body = caught.value.read().decode()
+    assert caught.value.code == 400
+    assert "<Type>Sender</Type><Code>MissingAction</Code>" in body and "<RequestId>" in body
