@@ -7,6 +7,7 @@ from django import forms
 
 from . import validators
 from .errors import LambdaError
+from .iam.forms import ExecutionRoleForm
 from .limits import AGE_RANGE, DEFAULT_MAX_AGE, DEFAULT_RETRIES
 from .models import Runtime
 from .services.blueprints import BLUEPRINTS
@@ -19,7 +20,7 @@ API_FIELDS = {
     "FunctionName": "function_name", "Runtime": "runtime", "Handler": "handler", "MemorySize": "memory_size",
     "Timeout": "timeout", "EphemeralStorage": "ephemeral_storage", "Description": "description",
     "Environment": "environment", "ZipFile": "zip_file", "ReservedConcurrentExecutions": "reserved_concurrency",
-    "ImageUri": "image_uri", "LogRetentionInDays": "log_retention_days",
+    "ImageUri": "image_uri", "LogRetentionInDays": "log_retention_days", "Role": "existing_role",
 }
 
 
@@ -44,7 +45,7 @@ class FunctionNameField(forms.CharField):
                 "Function name must be 1 to 64 characters: letters, numbers, hyphens or underscores.")
 
 
-class CreateFunctionForm(forms.Form):
+class CreateFunctionForm(ExecutionRoleForm):  # its execution_role and existing_role fields too
     METHODS = [("scratch", "Author from scratch"), ("blueprint", "Use a blueprint"), ("image", "Container image")]
 
     method = forms.ChoiceField(choices=METHODS, initial="scratch", widget=forms.RadioSelect)

@@ -2,7 +2,8 @@ from django.contrib import admin
 from django.http import HttpRequest, JsonResponse
 from django.urls import include, path
 
-from .views import auth, code, configuration, credentials, functions, logs, monitor, testing, triggers, versions
+from .views import (auth, code, configuration, credentials, functions, logs, monitor, permissions, testing, triggers,
+                    versions)
 
 
 def health(request: HttpRequest) -> JsonResponse:
@@ -14,6 +15,7 @@ fn = "functions/<str:name>"
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("console.api.urls")),
+    path("", include("console.iam.urls")),
     path("health", health, name="health"),
     path("login", auth.login, name="login"),
     path("logout", auth.logout, name="logout"),
@@ -52,6 +54,7 @@ urlpatterns = [
     path(f"{fn}/monitor/metrics", monitor.monitor_metrics, name="function-metrics"),
     path(f"{fn}/logs", logs.logs_page, name="function-logs"),
     path(f"{fn}/configuration", configuration.configuration_tab, name="function-configuration"),
+    path(f"{fn}/role/edit", permissions.execution_role_edit, name="function-role-edit"),
     path(f"{fn}/configuration/<str:section>", configuration.configuration_update, name="function-configuration-update"),
     path(f"{fn}/versions", versions.versions_tab, name="function-versions"),
     path(f"{fn}/aliases", versions.aliases_tab, name="function-aliases"),

@@ -7,6 +7,7 @@ from django.db import transaction
 
 from ..codestore import make_zip
 from ..errors import InvalidParameterValue
+from ..iam import services as iam
 from ..models import Account, Function, PackageType
 from .blueprints import BLUEPRINTS, STARTERS
 from .functions import function_create
@@ -18,6 +19,18 @@ def _architecture(value: str) -> str:
     if value not in ARCHITECTURES:
         raise InvalidParameterValue("Architecture must be x86_64 or arm64.", field="architecture")
     return value
+
+
+def execution_role_arn(account: Account, function_name: str, choice: str, existing_role: str = "") -> str:
+    """The role a function is given from the console: one of the account's roles by name, or
+    (AWS's default) a new role with basic Lambda permissions named after the function.
+
+    Call it in the transaction that creates or changes the function, so that a function that
+    is refused leaves no role behind.
+    """
+    if choice == "existing":
+        return iam.role_get(account, existing_role).arn
+    return iam.lambda_basic_role_create(account, function_name).arn
 
 
 @transaction.atomic

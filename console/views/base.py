@@ -30,3 +30,9 @@ def function_context(request: HttpRequest, function: Function, tab: str, **extra
     # The overview diagram is on every tab; SimpleLazyObject queries only when it is drawn.
     overview = SimpleLazyObject(lambda: function_overview(function))
     return {"function": function, "tab": tab, "overview": overview, **extra}
+
+
+def posted(request: HttpRequest):
+    """A POST's form data, even when empty (`request.POST or None` would show an empty post as
+    a fresh form, without its errors); None for any other method."""
+    return request.POST if request.method == "POST" else None

@@ -16,6 +16,7 @@ from ..services.functions import function_set_concurrency, function_set_tags, fu
 from ..services.logs import function_set_log_retention
 from ..services.recursion import function_set_recursive_loop
 from .base import function_context, owned_function
+from .permissions import permissions_section
 from .triggers import configuration_sections
 
 SECTIONS = ("general", "environment", "concurrency", "recursion", "tags", "logging")
@@ -55,6 +56,10 @@ def configuration_tab(request: HttpRequest, name: str) -> HttpResponse:
     if section in TRIGGER_SECTIONS:
         context = function_context(request, function, "configuration", section=section,
                                    **configuration_sections(request, function, section))
+        return render(request, "console/function/configuration.html", context)
+    if section == "permissions":
+        context = function_context(request, function, "configuration", section=section,
+                                   **permissions_section(function))
         return render(request, "console/function/configuration.html", context)
     return _render(request, function, section if section in SECTIONS else "general", _forms(function))
 

@@ -3,16 +3,19 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from ..errors import LambdaError
 from ..forms import CreateFunctionForm, add_service_error
+from ..iam.display import lambda_roles
+from ..iam.errors import IAMError
 from ..models import Function
 from ..services.blueprints import BLUEPRINTS
 from ..services.functions import function_delete
-from ..services.wizard import (function_create_from_blueprint, function_create_from_image,
+from ..services.wizard import (execution_role_arn, function_create_from_blueprint, function_create_from_image,
                                function_create_from_scratch)
 from .base import account_of, owned_function
 
@@ -25,24 +28,30 @@ def function_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def function_create(request: HttpRequest) -> HttpResponse:
-    form = CreateFunctionForm(request.POST or None)
+    account = account_of(request)
+    form = CreateFunctionForm(request.POST or None, roles=lambda_roles(account))
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         config = {"memory_size": data["memory_size"], "timeout": data["timeout"]}
         if data["description"]:
             config["description"] = data["description"]
         try:
-            if data["method"] == "blueprint":
-                function = function_create_from_blueprint(account_of(request), data["function_name"],
-                                                          data["blueprint"], data["architecture"], **config)
-            elif data["method"] == "image":
-                function = function_create_from_image(account_of(request), data["function_name"],
-                                                      data["image_uri"], data["architecture"], **config)
-            else:
-                function = function_create_from_scratch(account_of(request), data["function_name"],
-                                                        data["runtime"], data["architecture"], **config)
+            with transaction.atomic():  # a function that is refused leaves no new role behind
+                config["role"] = execution_role_arn(account, data["function_name"], data["execution_role"],
+                                                    data["existing_role"])
+                if data["method"] == "blueprint":
+                    function = function_create_from_blueprint(account, data["function_name"],
+                                                              data["blueprint"], data["architecture"], **config)
+                elif data["method"] == "image":
+                    function = function_create_from_image(account, data["function_name"],
+                                                          data["image_uri"], data["architecture"], **config)
+                else:
+                    function = function_create_from_scratch(account, data["function_name"],
+                                                            data["runtime"], data["architecture"], **config)
         except LambdaError as exc:
             add_service_error(form, exc)
+        except IAMError as exc:
+            form.add_error("existing_role" if data["execution_role"] == "existing" else None, exc.message)
         else:
             messages.success(request, f"Successfully created the function {function.name}. You can now change "
                                       "its code and configuration. To invoke your function with a test event, "

@@ -1,0 +1,1 @@
+"""IAM's console pages (IAM > Roles)."""
