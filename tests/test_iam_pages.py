@@ -91,7 +91,7 @@ def test_create_role_refuses_a_malformed_trust_policy_beside_the_editor(alice_cl
         "trust_policy": '{"Version": "2012-10-17", "Statement": [', "name": "broken-role"})
     assert response.status_code == 400
     page = response.content.decode()
-    assert "Syntax errors in policy." in errors_beside(page, "id_trust_policy")
+    assert "This policy contains invalid Json" in errors_beside(page, "id_trust_policy")
     assert "broken-role" in page and "&quot;Statement&quot;: [" in page  # the input is kept
     assert not Role.objects.filter(account=alice_account).exists()
 
@@ -208,7 +208,7 @@ def test_trust_policy_edit(alice_client, alice_account, role):
     assert "lambda.amazonaws.com" in alice_client.get(url).content.decode()
     refused = alice_client.post(url, {"document": '{"Version": "2012-10-17"'})
     assert refused.status_code == 400
-    assert "Syntax errors in policy." in errors_beside(refused.content.decode(), "id_document")
+    assert "This policy contains invalid Json" in errors_beside(refused.content.decode(), "id_document")
     assert Role.objects.get(pk=role.pk).assume_role_policy == LAMBDA_TRUST
     response = alice_client.post(url, {"document": EC2_TRUST}, follow=True)
     assert response.redirect_chain[-1][0] == reverse("iam-role", args=[role.name]) + "?tab=trust"

@@ -16,10 +16,8 @@ from . import services
 from .managed import AWS_MANAGED
 from .models import ManagedPolicy, Role
 
-LAMBDA_SERVICE = "lambda.amazonaws.com"
 # The trust policy AWS's console proposes for a role Lambda assumes.
-LAMBDA_TRUST = {"Version": "2012-10-17", "Statement": [{
-    "Effect": "Allow", "Principal": {"Service": LAMBDA_SERVICE}, "Action": "sts:AssumeRole"}]}
+LAMBDA_TRUST = json.loads(services.LAMBDA_TRUST)
 # An empty identity policy to start an inline policy from, as IAM's JSON editor does.
 EMPTY_POLICY = {"Version": "2012-10-17", "Statement": [{"Sid": "Statement1", "Effect": "Allow",
                                                         "Action": [], "Resource": []}]}
@@ -84,18 +82,6 @@ def trusted_entities(role: Role) -> list[str]:
     return labels
 
 
-def trusts_lambda(role: Role) -> bool:
-    try:
-        return policy.trusts_service(policy.parse(role.assume_role_policy, "trust"), LAMBDA_SERVICE)
-    except policy.MalformedPolicy:
-        return False
-
-
-def lambda_roles(account: Account) -> list[Role]:
-    """The account's roles Lambda may assume: what a function can be given."""
-    return [role for role in services.role_list(account) if trusts_lambda(role)]
-
-
 @dataclass(frozen=True)
 class PolicyRow:
     """One row of a role's "Permissions policies" table."""
@@ -158,9 +144,7 @@ def permission_summary(role: Role) -> list[ServiceSummary]:
 
 def role_of_function(function: Function) -> Role | None:
     """The function's execution role, if it is still a role of the function's account."""
-    name = function.role.rsplit("/", 1)[-1] if function.role else ""
-    role = Role.objects.filter(account=function.account, name__iexact=name).first() if name else None
-    return role if role is not None and role.arn == function.role else None
+    return services.role_by_arn(function.account, function.role) if function.role else None
 
 
 @dataclass(frozen=True)

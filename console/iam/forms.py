@@ -7,7 +7,7 @@ import re
 from django import forms
 
 from .. import policy
-from .errors import IAMError
+from .errors import IamError
 
 NAME_RE = re.compile(r"[\w+=,.@-]+", re.ASCII)
 # The IAM console's wording of its name rules.
@@ -44,7 +44,7 @@ class PolicyDocumentField(forms.CharField):
             raise forms.ValidationError(str(exc))
 
 
-def add_iam_error(form: forms.Form, error: IAMError, fields: dict[str, str]) -> None:
+def add_iam_error(form: forms.Form, error: IamError, fields: dict[str, str]) -> None:
     """Show an error of IAM's services beside the field it is about (by its code), or above the form."""
     field = fields.get(error.code)
     form.add_error(field if field in form.fields else None, error.message)

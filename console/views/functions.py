@@ -10,8 +10,8 @@ from django.views.decorators.http import require_POST
 
 from ..errors import LambdaError
 from ..forms import CreateFunctionForm, add_service_error
-from ..iam.display import lambda_roles
-from ..iam.errors import IAMError
+from ..iam.errors import IamError
+from ..iam.services import roles_trusting_lambda
 from ..models import Function
 from ..services.blueprints import BLUEPRINTS
 from ..services.functions import function_delete
@@ -29,7 +29,7 @@ def function_list(request: HttpRequest) -> HttpResponse:
 @login_required
 def function_create(request: HttpRequest) -> HttpResponse:
     account = account_of(request)
-    form = CreateFunctionForm(request.POST or None, roles=lambda_roles(account))
+    form = CreateFunctionForm(request.POST or None, roles=roles_trusting_lambda(account))
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         config = {"memory_size": data["memory_size"], "timeout": data["timeout"]}
@@ -48,10 +48,10 @@ def function_create(request: HttpRequest) -> HttpResponse:
                 else:
                     function = function_create_from_scratch(account, data["function_name"],
                                                             data["runtime"], data["architecture"], **config)
+        except IamError as exc:  # the existing role is gone, or a new one could not be made
+            form.add_error("existing_role" if data["execution_role"] == "existing" else None, exc.message)
         except LambdaError as exc:
             add_service_error(form, exc)
-        except IAMError as exc:
-            form.add_error("existing_role" if data["execution_role"] == "existing" else None, exc.message)
         else:
             messages.success(request, f"Successfully created the function {function.name}. You can now change "
                                       "its code and configuration. To invoke your function with a test event, "

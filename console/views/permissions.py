@@ -12,8 +12,9 @@ from django.urls import reverse
 from ..errors import LambdaError
 from ..forms import add_service_error
 from ..iam import display
-from ..iam.errors import IAMError
+from ..iam.errors import IamError
 from ..iam.forms import ExecutionRoleForm
+from ..iam.services import roles_trusting_lambda
 from ..models import Function
 from ..services.functions import function_update_configuration
 from ..services.wizard import execution_role_arn
@@ -32,7 +33,7 @@ def permissions_section(function: Function) -> dict:
 def execution_role_edit(request: HttpRequest, name: str) -> HttpResponse:
     function = owned_function(request, name)
     current = display.role_of_function(function)
-    form = ExecutionRoleForm(posted(request), roles=display.lambda_roles(function.account),
+    form = ExecutionRoleForm(posted(request), roles=roles_trusting_lambda(function.account),
                              initial={"execution_role": "existing", "existing_role": current.name if current else ""})
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -41,12 +42,12 @@ def execution_role_edit(request: HttpRequest, name: str) -> HttpResponse:
                 role = execution_role_arn(function.account, function.name, data["execution_role"],
                                           data["existing_role"])
                 function_update_configuration(function, role=role)
+        except IamError as exc:  # the role is gone, or a new one could not be made
+            function.refresh_from_db()
+            form.add_error("existing_role", exc.message)
         except LambdaError as exc:  # a role Lambda cannot assume: AWS's InvalidParameterValueException
             function.refresh_from_db()
             add_service_error(form, exc)
-        except IAMError as exc:
-            function.refresh_from_db()
-            form.add_error("existing_role", exc.message)
         else:
             messages.success(request, f"Successfully updated the function {function.name}.")
             return redirect(f"{reverse('function-configuration', args=[function.name])}?section=permissions")

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 
 from ...views.base import posted
 from .. import display, services
-from ..errors import IAMError
+from ..errors import IamError
 from ..forms import AttachPoliciesForm, InlinePolicyForm, TrustPolicyForm, add_iam_error
 from .roles import owned_role
 
@@ -32,7 +32,7 @@ def inline_policy_edit(request: HttpRequest, name: str, policy: str | None = Non
     if policy is not None:
         try:
             current = services.role_get_policy(role.account, role.name, policy)
-        except IAMError:
+        except IamError:
             raise Http404("Policy not found")
         initial = {"name": current.name, "document": display.pretty_json(current.document)}
     form = InlinePolicyForm(posted(request), initial=initial)
@@ -46,7 +46,7 @@ def inline_policy_edit(request: HttpRequest, name: str, policy: str | None = Non
         else:
             try:
                 services.role_put_policy(role.account, role.name, policy_name, form.cleaned_data["document"])
-            except IAMError as exc:
+            except IamError as exc:
                 add_iam_error(form, exc, POLICY_ERRORS)
             else:
                 messages.success(request, f"Policy {policy_name} {'updated' if policy else 'created'}.")
@@ -61,7 +61,7 @@ def inline_policy_delete(request: HttpRequest, name: str, policy: str) -> HttpRe
     role = owned_role(request, name)
     try:
         services.role_delete_policy(role.account, role.name, policy)
-    except IAMError as exc:
+    except IamError as exc:
         messages.error(request, exc.message)
     else:
         messages.success(request, f"Policy {policy} removed from the role {role.name}.")
@@ -75,7 +75,7 @@ def trust_policy_edit(request: HttpRequest, name: str) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             services.role_update_trust(role.account, role.name, form.cleaned_data["document"])
-        except IAMError as exc:
+        except IamError as exc:
             add_iam_error(form, exc, {"MalformedPolicyDocument": "document", "LimitExceeded": "document"})
         else:
             messages.success(request, f"Trust policy of {role.name} updated.")
@@ -95,7 +95,7 @@ def policies_attach(request: HttpRequest, name: str) -> HttpResponse:
         try:
             for arn in chosen:
                 services.role_attach_policy(role.account, role.name, arn)
-        except IAMError as exc:  # LimitExceeded: at most 10 (20 on request) managed policies per role
+        except IamError as exc:  # LimitExceeded: at most 10 (20 on request) managed policies per role
             add_iam_error(form, exc, {"LimitExceeded": "policies", "NoSuchEntity": "policies"})
         else:
             names = ", ".join(p.name for p in attachable if p.arn in chosen)
@@ -113,7 +113,7 @@ def policy_detach(request: HttpRequest, name: str) -> HttpResponse:
     arn = request.POST.get("policy_arn", "")
     try:
         services.role_detach_policy(role.account, role.name, arn)
-    except IAMError as exc:
+    except IamError as exc:
         messages.error(request, exc.message)
     else:
         messages.success(request, f"Policy {arn.rsplit('/', 1)[-1]} detached from the role {role.name}.")

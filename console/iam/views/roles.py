@@ -10,20 +10,18 @@ from django.views.decorators.http import require_POST
 
 from ...views.base import account_of, posted
 from .. import display, services
-from ..errors import IAMError
+from ..errors import IamError
 from ..forms import RoleCreateForm, add_iam_error
 from ..models import Role
 
 TABS = ("permissions", "trust", "functions")
-# What AWS's console proposes to attach to a new role for Lambda.
-BASIC_EXECUTION = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
 
 
 def owned_role(request: HttpRequest, name: str) -> Role:
     """The caller's role by name; any other account's role is a 404."""
     try:
         return services.role_get(account_of(request), name)
-    except IAMError:
+    except IamError:
         raise Http404("Role not found")
 
 
@@ -39,7 +37,7 @@ def role_create(request: HttpRequest) -> HttpResponse:
     account = account_of(request)
     attachable = display.attachable_policies(account)
     form = RoleCreateForm(posted(request), attachable=attachable, initial={
-        "trust_policy": display.pretty_json(display.LAMBDA_TRUST), "policies": [BASIC_EXECUTION]})
+        "trust_policy": display.pretty_json(display.LAMBDA_TRUST), "policies": [services.BASIC_EXECUTION]})  # what AWS's console proposes
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -48,7 +46,7 @@ def role_create(request: HttpRequest) -> HttpResponse:
                                             description=data["description"])
                 for arn in data["policies"]:
                     services.role_attach_policy(account, role.name, arn)
-        except IAMError as exc:
+        except IamError as exc:
             add_iam_error(form, exc, {"EntityAlreadyExists": "name", "ValidationError": "name",
                                       "MalformedPolicyDocument": "trust_policy", "NoSuchEntity": "policies"})
         else:
@@ -75,7 +73,7 @@ def role_delete(request: HttpRequest, name: str) -> HttpResponse:
     role = owned_role(request, name)
     try:
         services.role_delete(role.account, role.name)
-    except IAMError as exc:  # DeleteConflict while it has policies or a function uses it
+    except IamError as exc:  # DeleteConflict while it has policies or a function uses it
         messages.error(request, f"The role {role.name} was not deleted: {exc.message}")
         return redirect("iam-role", name=role.name)
     messages.success(request, f"Role {role.name} deleted.")
