@@ -267,3 +267,17 @@ def test_outsider_gets_404_and_changes_nothing(charlie_client, alice_account, ro
     role.refresh_from_db()
     assert role.assume_role_policy == LAMBDA_TRUST and RolePolicy.objects.filter(role=role).count() == 1
     assert not RolePolicyAttachment.objects.exists()
+
+
+def test_names_with_every_allowed_character_have_working_pages(alice_client, alice_account):
+    # IAM allows "+=,.@-_" in role and policy names: each must still reach its own page.
+    role = services.role_create(alice_account, "svc.role+a=b,c@d-e_f", LAMBDA_TRUST)
+    services.role_put_policy(alice_account, role.name, "read+orders@v1", S3_READ)
+    page = alice_client.get(reverse("iam-role", args=[role.name]))
+    assert page.status_code == 200 and "read+orders@v1" in page.content.decode()
+    edit = alice_client.get(reverse("iam-role-policy", args=[role.name, "read+orders@v1"]))
+    assert edit.status_code == 200 and "s3:ListBucket" in edit.content.decode()
+    # A role named "create" does not hide the create page, nor the create page the role.
+    services.role_create(alice_account, "create", LAMBDA_TRUST)
+    assert "Create role" in alice_client.get(reverse("iam-role-create")).content.decode()
+    assert alice_client.get(reverse("iam-role", args=["create"])).context["role"].name == "create"
