@@ -9,6 +9,7 @@ from executor import redis_client
 from executor.invoke import invoke
 
 from .models import ScheduleRule
+from .services.permissions import EVENTS, allows_service
 from .services.retention import housekeeping_run
 from .services.schedules import claim_firing, scheduled_event
 
@@ -25,6 +26,12 @@ def fire_schedule_rule(rule_id: int) -> None:
     if not claim_firing(rule, redis_client.client()):
         log.warning("schedule rule %s fired again within half its period: the repeat is dropped "
                     "(beat or a worker restarted between sending and recording it)", rule.arn)
+        return
+    if not allows_service(rule.function, rule.qualifier or None, EVENTS, rule.arn, rule.account.account_id):
+        # As on AWS: EventBridge's call is refused by the function's resource-based policy.
+        log.warning("schedule rule %s may not invoke %s: its resource-based policy does not allow %s with that "
+                    "source ARN (the console adds the permission when it adds the trigger)", rule.arn,
+                    rule.function.arn, EVENTS)
         return
     payload = rule.input or scheduled_event(rule)
     invoke(rule.function, payload, invocation_type="Event", qualifier=rule.qualifier or None, source="schedule")

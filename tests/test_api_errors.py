@@ -203,10 +203,10 @@ def test_code_storage_exceeded(alice_account, monkeypatch):
 def test_operations_not_served_are_unknown_operations_that_name_them(server, key, client, existing):
     before = _state()
     with pytest.raises(ClientError) as caught:
-        client.get_policy(FunctionName="kept")
+        client.get_function_code_signing_config(FunctionName="kept")
     error = caught.value.response
     assert (error["ResponseMetadata"]["HTTPStatusCode"], error["Error"]["Code"]) == (404, "UnknownOperationException")
-    assert "GetPolicy" in error["Error"]["Message"]
+    assert "GetFunctionCodeSigningConfig" in error["Error"]["Message"]
     with pytest.raises(ClientError) as caught:
         client.list_event_source_mappings()
     assert "ListEventSourceMappings" in caught.value.response["Error"]["Message"]

@@ -12,6 +12,7 @@ from console.errors import InvalidParameterValue
 from console.models import LogEvent
 from console.services.schedules import (Cron, Rate, next_firings, parse_expression, schedule_rule_create,
                                         schedule_rule_delete, schedule_rule_update)
+from console.services.triggers import schedule_trigger_add
 
 from .conftest import eventually, python_function
 
@@ -104,7 +105,7 @@ def _tick_until_sent(rule) -> None:
 @pytest.mark.integration
 def test_a_rate_schedule_fires_with_the_scheduled_event_shape(worker, alice_account):
     fn = python_function(alice_account, PRINT_EVENT)
-    rule = schedule_rule_create(alice_account, "every-minute", "rate(1 minute)", fn)
+    rule = schedule_trigger_add(alice_account, fn, "every-minute", "rate(1 minute)")
     _tick_until_sent(rule)
     line = eventually(lambda: LogEvent.objects.get(function=fn, message__startswith="EVENT "), timeout=20)
     event = json.loads(line.message[len("EVENT "):])
@@ -119,7 +120,7 @@ def test_a_rate_schedule_fires_with_the_scheduled_event_shape(worker, alice_acco
 @pytest.mark.integration
 def test_constant_input_replaces_the_scheduled_event(worker, alice_account):
     fn = python_function(alice_account, PRINT_EVENT)
-    rule = schedule_rule_create(alice_account, "with-input", "rate(1 minute)", fn, input='{"job": "cleanup"}')
+    rule = schedule_trigger_add(alice_account, fn, "with-input", "rate(1 minute)", input='{"job": "cleanup"}')
     _tick_until_sent(rule)
     line = eventually(lambda: LogEvent.objects.get(function=fn, message__startswith="EVENT "), timeout=20)
     assert json.loads(line.message[len("EVENT "):]) == {"job": "cleanup"}
@@ -143,11 +144,45 @@ def test_a_firing_that_arrives_twice_invokes_once(alice_account, caplog):
     from console.tasks import fire_schedule_rule
 
     fn = python_function(alice_account, PRINT_EVENT)
-    rule = schedule_rule_create(alice_account, "once", "rate(1 minute)", fn)
+    rule = schedule_trigger_add(alice_account, fn, "once", "rate(1 minute)")
     fire_schedule_rule(rule.pk)
     fire_schedule_rule(rule.pk)
     assert Invocation.objects.filter(function=fn, source="schedule").count() == 1
     assert "fired again within half its period" in caplog.text
-    other = schedule_rule_create(alice_account, "other", "rate(1 minute)", fn)
+    other = schedule_trigger_add(alice_account, fn, "other", "rate(1 minute)")
     fire_schedule_rule(other.pk)  # each rule has its own record of its last firing
     assert Invocation.objects.filter(function=fn, source="schedule").count() == 2
+
+
+# Lambda developer guide, "Using resource-based policies for Lambda": EventBridge invokes a
+# function only where its policy allows events.amazonaws.com for the rule's ARN; AWS's console
+# adds that statement with the trigger, and a rule made without it fires into a refusal.
+def test_a_schedule_without_permission_does_not_fire(alice_account, caplog):
+    from console.models import Invocation
+    from console.tasks import fire_schedule_rule
+
+    fn = python_function(alice_account, PRINT_EVENT)
+    rule = schedule_rule_create(alice_account, "no-permission", "rate(1 minute)", fn)
+    fire_schedule_rule(rule.pk)
+    assert not Invocation.objects.filter(function=fn).exists()
+    assert "may not invoke" in caplog.text
+
+
+def test_adding_a_schedule_trigger_allows_events_for_that_rule_only(alice_account):
+    from console.models import Invocation
+    from console.services.permissions import EVENTS, allows_service, policy_get
+    from console.tasks import fire_schedule_rule
+
+    fn = python_function(alice_account, PRINT_EVENT)
+    rule = schedule_trigger_add(alice_account, fn, "allowed", "rate(1 minute)")
+    document, _ = policy_get(fn, None)
+    [statement] = document["Statement"]
+    assert statement["Principal"] == {"Service": "events.amazonaws.com"}
+    assert statement["Action"] == "lambda:InvokeFunction" and statement["Resource"] == fn.arn
+    assert statement["Condition"] == {"ArnLike": {"AWS:SourceArn": rule.arn}}
+    other_rule = rule.arn.replace("rule/allowed", "rule/other")
+    assert allows_service(fn, None, EVENTS, rule.arn, alice_account.account_id)
+    assert not allows_service(fn, None, EVENTS, other_rule, alice_account.account_id)
+    assert not allows_service(fn, None, "s3.amazonaws.com", rule.arn, alice_account.account_id)
+    fire_schedule_rule(rule.pk)
+    assert Invocation.objects.filter(function=fn, source="schedule").count() == 1

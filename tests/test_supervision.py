@@ -200,10 +200,10 @@ def test_the_recorder_drains_what_was_queued_while_it_was_down(stack):
 
 
 # A schedule of 6 s (below AWS's 1 minute, set straight on its beat task) keeps the test short.
-TICKER = ("from console.models import Function; from console.services.schedules import schedule_rule_create; "
+TICKER = ("from console.models import Function; from console.services.triggers import schedule_trigger_add; "
           "from django_celery_beat.models import IntervalSchedule as I; "
-          "fn = Function.objects.get(name='steady'); rule = schedule_rule_create(fn.account, 'ticker', "
-          "'rate(1 minute)', fn); task = rule.periodic_task; "
+          "fn = Function.objects.get(name='steady'); rule = schedule_trigger_add(fn.account, fn, 'ticker', "
+          "'rate(1 minute)'); task = rule.periodic_task; "
           "task.interval = I.objects.get_or_create(every=6, period=I.SECONDS)[0]; task.save()")
 
 

@@ -22,6 +22,7 @@ from ..errors import InvalidParameterValue, InvalidRequestContent, LambdaError, 
 from ..models import Account, Alias, Function, Version
 from ..services.functions import function_get
 from ..sigv4 import authenticate
+from .access import authorize_call
 from .errors import error_response, unexpected_error_response
 from .unknown import unknown_operation_error
 
@@ -54,7 +55,8 @@ def _call(request: HttpRequest, handler: Handler | None, kwargs: dict[str, str])
         caller = authenticate(request)
         if handler is None:
             raise unknown_operation_error(request)
-        response = handler(request, caller.account, **kwargs)
+        account = authorize_call(request, caller, handler, kwargs)
+        response = handler(request, account, **kwargs)
     except LambdaError as exc:
         return error_response(exc, request_id)
     except RequestDataTooBig:

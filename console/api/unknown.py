@@ -4,7 +4,7 @@ AWS answers a request for an operation it does not know with UnknownOperationExc
 HTTP 404 (AWS's "Common Errors" page, docs.aws.amazon.com/awsconsolehelpdocs/latest/gsg/
 common-errors.html). A bare "unknown" helps little, and a "function not found" misleads, so
 botocore's own model of the Lambda API is asked which AWS operation a method and path belong
-to: a client calling GetPolicy learns that GetPolicy is not served here.
+to: a client calling GetFunctionCodeSigningConfig learns that it is not served here.
 """
 from __future__ import annotations
 

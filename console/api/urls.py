@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from django.urls import path, re_path
 
-from . import (account, aliases, concurrency, event_invoke, function_urls, functions, invoke, recursion, tags,
-               versions)
+from . import (account, aliases, concurrency, event_invoke, function_urls, functions, invoke, permissions, recursion,
+               tags, versions)
 from .base import operations
 from .unknown import not_an_operation
 
@@ -18,6 +18,8 @@ urlpatterns = [
                                                        PUT=functions.update_function_configuration)),
     re_path(rf"^{v1}/{fn}/code$", operations(PUT=functions.update_function_code)),
     re_path(rf"^{v1}/{fn}/invocations$", operations(POST=invoke.invoke)),
+    re_path(rf"^{v1}/{fn}/policy$", operations(GET=permissions.get_policy, POST=permissions.add_permission)),
+    re_path(rf"^{v1}/{fn}/policy/(?P<sid>[^/]+)$", operations(DELETE=permissions.remove_permission)),
     re_path(rf"^{v1}/{fn}/versions$", operations(GET=versions.list_versions, POST=versions.publish_version)),
     re_path(rf"^{v1}/{fn}/aliases$", operations(GET=aliases.list_aliases, POST=aliases.create_alias)),
     re_path(rf"^{v1}/{fn}/aliases/(?P<alias>[^/]+)$", operations(

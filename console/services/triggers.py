@@ -1,13 +1,16 @@
 """What invokes a function and where its results go: the overview diagram and the Triggers list."""
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 
 from django.urls import reverse
 
-from ..arns import parse_function_arn
-from ..models import EventInvokeConfig, Function, FunctionUrlConfig, HttpRoute, Invocation, ScheduleRule
+from ..arns import is_latest, parse_function_arn
+from ..models import Account, EventInvokeConfig, Function, FunctionUrlConfig, HttpRoute, Invocation, ScheduleRule
 from .http_apis import http_routes_of_function
+from .permissions import EVENTS, allows_service, permission_add
+from .schedules import schedule_rule_create
 
 
 @dataclass
@@ -53,6 +56,23 @@ def function_triggers(function: Function) -> list[Trigger]:
                                 f"{config_url}?section=triggers#rule-{rule.name}",
                                 enabled=rule.state == ScheduleRule.RuleState.ENABLED, obj=rule))
     return triggers
+
+
+def schedule_trigger_add(account: Account, function: Function, name: str, expression: str, *, input: str = "",
+                         description: str = "", enabled: bool = True, qualifier: str = "") -> ScheduleRule:
+    """A schedule rule invoking the function, and the permission that lets EventBridge do it.
+
+    AWS's console adds that statement (principal events.amazonaws.com, SourceArn the rule's
+    ARN) when it adds an EventBridge trigger; without it the rule fires and Lambda refuses it.
+    The caller wraps this in a transaction with what else it changes.
+    """
+    rule = schedule_rule_create(account, name, expression, function, input=input, description=description,
+                                enabled=enabled, qualifier=qualifier)
+    target = None if is_latest(qualifier) else qualifier
+    if not allows_service(function, target, EVENTS, rule.arn, account.account_id):
+        permission_add(function, target, statement_id=f"lambda-{uuid.uuid4()}",
+                       action="lambda:InvokeFunction", principal=EVENTS, source_arn=rule.arn)
+    return rule
 
 
 def function_destinations(function: Function) -> list[Destination]:

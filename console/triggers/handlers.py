@@ -20,6 +20,8 @@ from django.http import HttpRequest, HttpResponse
 from executor.invoke import invoke
 from executor.result import InvokeResult
 
+from ..authz import caller_id
+from ..services.permissions import function_url_allowed
 from ..sigv4 import authenticate
 from ..errors import LambdaError, RequestTooLarge, TooManyRequests
 from ..models import Function, FunctionUrlConfig
@@ -57,20 +59,30 @@ async def http_api(request: HttpRequest, api_id: str, prefix: str) -> HttpRespon
     return await _in_pool(serve_http_api)(request, api_id, prefix)
 
 
-def _iam_authorizer(request: HttpRequest, function: Function) -> dict | None:
-    """The caller's identity for a SigV4-signed request by a key of the function's account, else None."""
+def _iam_authorizer(request: HttpRequest, config: FunctionUrlConfig) -> dict | None:
+    """The caller's identity for a SigV4-signed request allowed lambda:InvokeFunctionUrl, else None.
+
+    A user's key of the function's account is its administrator; a role session needs the
+    action in its role's policies; another account needs the function's resource-based policy
+    as well (Lambda developer guide, "Control access to Lambda function URLs").
+    """
+    function = config.function
     try:
         caller = authenticate(request)
+        if not function_url_allowed(caller, config):
+            return None
     except LambdaError:
         return None
-    if caller.account.pk != function.account_id:
-        return None
-    user = caller.key.user
-    user_id = "AIDA" + hashlib.sha256(f"{caller.account.account_id}:{user.pk}".encode()).hexdigest()[:17].upper()
-    return {"iam": {"accessKey": caller.key.access_key_id, "accountId": caller.account.account_id,
+    account_id = caller.account.account_id
+    if caller.session is not None:
+        user_id, user_arn = caller_id(caller), caller.arn
+    else:
+        user = caller.key.user
+        user_id = "AIDA" + hashlib.sha256(f"{account_id}:{user.pk}".encode()).hexdigest()[:17].upper()
+        user_arn = f"arn:aws:iam::{account_id}:user/{user.get_username()}"
+    return {"iam": {"accessKey": caller.access_key_id, "accountId": account_id,
                     "callerId": user_id, "cognitoIdentity": None, "principalOrgId": None,
-                    "userArn": f"arn:aws:iam::{caller.account.account_id}:user/{user.get_username()}",
-                    "userId": user_id}}
+                    "userArn": user_arn, "userId": user_id}}
 
 
 def _invoke(function: Function, event: dict, qualifier: str, source: str) -> InvokeResult | HttpResponse:
@@ -106,7 +118,7 @@ def serve_function_url(request: HttpRequest, url_id: str, prefix: str) -> HttpRe
     function = config.function
     authorizer = None
     if config.auth_type == FunctionUrlConfig.AuthType.AWS_IAM:
-        authorizer = _iam_authorizer(request, function)
+        authorizer = _iam_authorizer(request, config)
         if authorizer is None:
             return _done(request, responses.message(403, "Forbidden", key="Message"), config.cors)
     event = events.http_event(request, path=events.raw_path(request, prefix), route_key="$default", api_id=url_id,

@@ -19,8 +19,8 @@ from ..services.async_config import event_invoke_config_put
 from ..services.function_urls import function_url_create, function_url_delete, function_url_update
 from ..services.http_apis import (http_api_create, http_api_delete, http_api_get, http_apis_list,
                                   http_route_create, http_route_delete, http_route_get)
-from ..services.schedules import next_firings, schedule_rule_create, schedule_rule_delete, schedule_rule_update
-from ..services.triggers import failed_events, function_triggers
+from ..services.schedules import next_firings, schedule_rule_delete, schedule_rule_update
+from ..services.triggers import failed_events, function_triggers, schedule_trigger_add
 from .base import account_of, owned_function
 
 
@@ -76,7 +76,7 @@ def trigger_add(request: HttpRequest, name: str) -> HttpResponse:
                     done = f"The trigger {api.name} ({data['route_key'].strip()}) was successfully added to " \
                            f"function {function.name}."
                 else:
-                    rule = schedule_rule_create(account, data["rule_name"], data["schedule_expression"], function,
+                    rule = schedule_trigger_add(account, function, data["rule_name"], data["schedule_expression"],
                                                 input=data["input"].strip(), description=data["rule_description"],
                                                 enabled=data["enabled"])
                     done = f"The trigger {rule.name} was successfully added to function {function.name}."
