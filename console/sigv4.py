@@ -23,6 +23,7 @@ from urllib.parse import quote
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
+from django.db import connection
 from django.http import HttpRequest
 
 from .errors import LambdaError
@@ -168,10 +169,25 @@ def _session(token: str, access_key_id: str, now: dt.datetime) -> sessions.Sessi
         raise UnrecognizedClient(str(exc))
 
 
+# Sessions name their account by id; the row is cached by (id, primary key), and one indexed
+# one-column query per request tells a cached row from a deleted and re-created account's.
+_accounts: dict[tuple[str, int], Account] = {}
+
+
 def account_of_session(session: sessions.Session) -> Account | None:
-    # Read each time (one indexed row): an account deleted and made again under the same id
-    # (as the tests' fixtures do) must not be served from a stale copy with the old key.
-    return Account.objects.filter(account_id=session.account_id).first()
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT id FROM {Account._meta.db_table} WHERE account_id = %s", [session.account_id])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    account = _accounts.get((session.account_id, row[0]))
+    if account is None:
+        account = Account.objects.filter(pk=row[0]).first()
+        if account is not None:
+            if len(_accounts) > 10000:
+                _accounts.clear()
+            _accounts[(session.account_id, row[0])] = account
+    return account
 
 
 def check_payload_hash(request: HttpRequest, signed: list[str]) -> None:
