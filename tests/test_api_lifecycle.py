@@ -11,6 +11,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from botocore.exceptions import ClientError
 from django.urls import reverse
 
 from console.models import Function, Invocation
@@ -138,14 +139,21 @@ def test_function_life_cycle_with_boto3(alice_lambda, alice_client):
 
 def test_another_accounts_keys_find_nothing(alice_lambda, charlie_lambda):
     arn = create_hello(alice_lambda, "alices")["FunctionArn"]
+    # By name, charlie names a function of his own account, which does not exist.
     for call in (lambda: charlie_lambda.get_function(FunctionName="alices"),
-                 lambda: charlie_lambda.get_function(FunctionName=arn),
-                 lambda: charlie_lambda.invoke(FunctionName=arn),
                  lambda: charlie_lambda.delete_function(FunctionName="alices"),
                  lambda: charlie_lambda.update_function_code(FunctionName="alices", ZipFile=hello_zip("x")),
                  lambda: charlie_lambda.list_tags(Resource=arn)):
         with pytest.raises(charlie_lambda.exceptions.ResourceNotFoundException):
             call()
+    # By ARN, alice's function: refused as AWS refuses it, unless her function's resource-based
+    # policy allows charlie (tests/test_authz.py).
+    for call in (lambda: charlie_lambda.get_function(FunctionName=arn),
+                 lambda: charlie_lambda.invoke(FunctionName=arn),
+                 lambda: charlie_lambda.delete_function(FunctionName=arn)):
+        with pytest.raises(ClientError) as caught:
+            call()
+        assert caught.value.response["Error"]["Code"] == "AccessDeniedException"
     assert charlie_lambda.list_functions()["Functions"] == []
     assert alice_lambda.get_function(FunctionName="alices")["Configuration"]["CodeSha256"]
 

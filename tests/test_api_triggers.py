@@ -56,14 +56,15 @@ def test_function_url_config_life_cycle(alice_lambda, charlie_lambda, trigger_ur
         client.update_function_url_config(FunctionName="url-fn", AuthType="PASSWORD")
     assert _error(bad) == "InvalidParameterValueException"
 
-    # Another account's function does not exist for charlie.
+    # By name, another account's function does not exist for charlie; by ARN, it is refused.
     for call in (lambda: charlie_lambda.get_function_url_config(FunctionName="url-fn"),
-                 lambda: charlie_lambda.delete_function_url_config(FunctionName="url-fn"),
-                 lambda: charlie_lambda.get_function_url_config(
-                     FunctionName=created["FunctionArn"])):
+                 lambda: charlie_lambda.delete_function_url_config(FunctionName="url-fn")):
         with pytest.raises(ClientError) as outsider:
             call()
         assert _error(outsider) == "ResourceNotFoundException"
+    with pytest.raises(ClientError) as outsider:
+        charlie_lambda.get_function_url_config(FunctionName=created["FunctionArn"])
+    assert _error(outsider) == "AccessDeniedException"
 
     assert client.delete_function_url_config(FunctionName="url-fn")["ResponseMetadata"]["HTTPStatusCode"] == 204
     with pytest.raises(ClientError) as gone:
