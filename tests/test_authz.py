@@ -318,3 +318,13 @@ def test_the_migration_allows_existing_schedules_once(alice_account):
     migration.allow_schedules(apps, None)
     assert allows_service(fn, None, EVENTS, rule.arn, alice_account.account_id)
     assert FunctionPermission.objects.filter(function=fn).count() == 1
+
+
+def test_every_lambda_operation_has_its_iam_action():
+    """An operation missing from the table would be open to every role session."""
+    from console.api import access, unknown, urls
+
+    handlers = [handler for pattern in urls.urlpatterns for handler in getattr(pattern.callback, "handlers", {})
+                .values() if handler is not unknown.not_an_operation]
+    assert len(handlers) == len(access.ACTIONS)
+    assert [h.__name__ for h in handlers if access.action_of(h) is None] == []
