@@ -22,7 +22,7 @@ from django.db import connection
 from .errors import LambdaError
 from .iam.models import Role
 from .iam.services import role_documents
-from .policy import Decision, Policy, RequestContext, evaluate
+from .policy import Decision, Policy, RequestContext, caller_principal, evaluate
 from .sigv4 import Principal
 
 IDENTITY = "identity-based"
@@ -119,11 +119,10 @@ def authorize(principal: Principal, action: str, resource: str,
 def principal_values(principal: Principal) -> dict[str, list[str]]:
     """How a resource policy's `Principal` may name this caller: its account (id or root ARN),
     its own ARN, and for a role session the role's ARN (a policy names the role, not the session)."""
-    account_id = principal.account.account_id
-    names = [account_id, f"arn:aws:iam::{account_id}:root", principal.arn]
+    names = caller_principal(principal.account.account_id, principal.arn)
     if principal.session is not None:
-        names.append(principal.session.role_arn)
-    return {"AWS": names}
+        names["AWS"].append(principal.session.role_arn)
+    return names
 
 
 def caller_id(principal: Principal) -> str:

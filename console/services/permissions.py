@@ -21,7 +21,7 @@ from django.db import IntegrityError, transaction
 from .. import arns, authz
 from ..errors import InvalidParameterValue, LambdaError, PreconditionFailed, ResourceConflict, ResourceNotFound
 from ..models import Function, FunctionPermission, FunctionUrlConfig
-from ..policy import Decision, MalformedPolicy, Policy, RequestContext, evaluate, parse_cached
+from ..policy import Decision, MalformedPolicy, Policy, RequestContext, evaluate, parse_cached, principal_of
 from ..sigv4 import Principal
 
 log = logging.getLogger(__name__)
@@ -29,8 +29,6 @@ log = logging.getLogger(__name__)
 STATEMENT_ID_RE = re.compile(r"^[a-zA-Z0-9_-]{1,100}$")
 ACTION_RE = re.compile(r"^(lambda:\*|lambda:[a-zA-Z]+|\*)$")
 ACCOUNT_RE = re.compile(r"^\d{12}$")
-IAM_PRINCIPAL_RE = re.compile(r"^arn:aws:iam::\d{12}:(root|user/[\w+=,.@/-]+|role/[\w+=,.@/-]+)$")
-SERVICE_RE = re.compile(r"^[a-z0-9][a-z0-9.-]*\.amazonaws\.com$")
 ORG_ID_RE = re.compile(r"^o-[a-z0-9]{10,32}$")
 EVENT_SOURCE_TOKEN_RE = re.compile(r"^[a-zA-Z0-9._-]{1,256}$")
 URL_AUTH_TYPES = ("NONE", "AWS_IAM")
@@ -43,22 +41,13 @@ class PolicyLengthExceeded(LambdaError):
     status = 400
 
 
-def _invalid_principal() -> InvalidParameterValue:
-    return InvalidParameterValue("The provided principal was invalid. Please check the principal and try again.",
-                                 field="Principal")
-
-
-def principal_of(value: str) -> str | dict[str, str]:
+def _principal(value: str) -> str | dict[str, str]:
     """AddPermission's Principal as the statement names it: an account becomes its root ARN."""
-    if value == "*":
-        return "*"
-    if ACCOUNT_RE.match(value):
-        return {"AWS": f"arn:aws:iam::{value}:root"}
-    if IAM_PRINCIPAL_RE.match(value):
-        return {"AWS": value}
-    if SERVICE_RE.match(value):
-        return {"Service": value}
-    raise _invalid_principal()
+    try:
+        return principal_of(value)
+    except MalformedPolicy:
+        raise InvalidParameterValue("The provided principal was invalid. Please check the principal and try "
+                                    "again.", field="Principal")
 
 
 def _resource(function: Function, qualifier: str) -> str:
@@ -141,7 +130,7 @@ def permission_add(function: Function, qualifier: str | None, *, statement_id: s
         raise InvalidParameterValue(f"1 validation error detected: Value '{action}' at 'action' failed to satisfy "
                                     "constraint: Member must satisfy regular expression pattern: "
                                     "(lambda:[*]|lambda:[a-zA-Z]+|[*])", field="Action")
-    named = principal_of(principal or "")
+    named = _principal(principal or "")
     qualifier = _policy_qualifier(function, qualifier)
     statement: dict[str, Any] = {"Sid": statement_id, "Effect": "Allow", "Principal": named, "Action": action,
                                  "Resource": _resource(function, qualifier)}
