@@ -142,12 +142,13 @@ def test_recursion_config_through_boto3(alice_lambda, charlie_lambda, alice_acco
         alice_lambda.get_function_recursion_config(FunctionName="no-such-function")
     assert missing.value.response["Error"]["Code"] == "ResourceNotFoundException"
 
-    for ref in ("api-loop", fn.arn):
+    # By name, charlie's own account has no such function; by ARN, alice's is refused to him.
+    for ref, code in (("api-loop", "ResourceNotFoundException"), (fn.arn, "AccessDeniedException")):
         for call in (lambda: charlie_lambda.get_function_recursion_config(FunctionName=ref),
                      lambda: charlie_lambda.put_function_recursion_config(FunctionName=ref, RecursiveLoop="Terminate")):
             with pytest.raises(ClientError) as foreign:
                 call()
-            assert foreign.value.response["Error"]["Code"] == "ResourceNotFoundException"
+            assert foreign.value.response["Error"]["Code"] == code
     fn.refresh_from_db()
     assert fn.recursive_loop == "Allow"  # neither the bad value nor charlie changed it
 

@@ -66,7 +66,6 @@ def _iam_authorizer(request: HttpRequest, config: FunctionUrlConfig) -> dict | N
     action in its role's policies; another account needs the function's resource-based policy
     as well (Lambda developer guide, "Control access to Lambda function URLs").
     """
-    function = config.function
     try:
         caller = authenticate(request)
         if not function_url_allowed(caller, config):
@@ -75,14 +74,12 @@ def _iam_authorizer(request: HttpRequest, config: FunctionUrlConfig) -> dict | N
         return None
     account_id = caller.account.account_id
     if caller.session is not None:
-        user_id, user_arn = caller_id(caller), caller.arn
+        user_id = caller_id(caller)
     else:
-        user = caller.key.user
-        user_id = "AIDA" + hashlib.sha256(f"{account_id}:{user.pk}".encode()).hexdigest()[:17].upper()
-        user_arn = f"arn:aws:iam::{account_id}:user/{user.get_username()}"
+        user_id = "AIDA" + hashlib.sha256(f"{account_id}:{caller.key.user.pk}".encode()).hexdigest()[:17].upper()
     return {"iam": {"accessKey": caller.access_key_id, "accountId": account_id,
                     "callerId": user_id, "cognitoIdentity": None, "principalOrgId": None,
-                    "userArn": user_arn, "userId": user_id}}
+                    "userArn": caller.arn, "userId": user_id}}
 
 
 def _invoke(function: Function, event: dict, qualifier: str, source: str) -> InvokeResult | HttpResponse:
