@@ -59,6 +59,10 @@ def test_add_schedule_trigger(alice_client, fn):
     rule = ScheduleRule.objects.get(name="every-five")
     assert rule.function == fn and rule.input == '{"job": "report"}' and rule.state == "ENABLED"
     assert rule.periodic_task.enabled
+    # As AWS's console does, the trigger comes with the permission EventBridge needs to invoke.
+    [statement] = [p.statement for p in fn.permissions.all()]
+    assert statement["Principal"] == {"Service": "events.amazonaws.com"}
+    assert statement["Condition"] == {"ArnLike": {"AWS:SourceArn": rule.arn}}
 
 
 def test_bad_cron_is_shown_beside_the_field_and_changes_nothing(alice_client, fn):
@@ -68,7 +72,7 @@ def test_bad_cron_is_shown_beside_the_field_and_changes_nothing(alice_client, fn
     field = page.split('id="id_schedule_expression"')[1].split("</div>")[0]
     assert "cron() takes 6 fields" in field
     assert 'value="cron(0 12 * * *)"' in page and 'value="every-five"' in page  # input kept
-    assert not ScheduleRule.objects.exists()
+    assert not ScheduleRule.objects.exists() and not fn.permissions.exists()
 
 
 def test_bad_constant_input_and_rate_are_refused(alice_client, fn):
