@@ -21,7 +21,7 @@ from django.db import connection
 
 from .errors import LambdaError
 from .iam.models import Role
-from .iam.services import role_documents
+from .iam.services import role_by_arn, role_documents
 from .policy import Decision, Policy, RequestContext, caller_principal, evaluate
 from .sigv4 import Principal
 
@@ -68,10 +68,9 @@ def _current_revision(pk: int) -> int | None:
     return None if row is None else row[0]
 
 
-def _load(role_arn: str, account_id: str, role_name: str) -> RolePolicies | None:
-    role = Role.objects.filter(account__account_id=account_id, name__iexact=role_name).select_related(
-        "account").first()
-    if role is None or role.arn != role_arn:
+def _load(principal: Principal, role_arn: str) -> RolePolicies | None:
+    role = role_by_arn(principal.account, role_arn)
+    if role is None:
         return None
     entry = RolePolicies(role.pk, role.arn, role.role_id, role.revision, tuple(role_documents(role)))
     with _cache_lock:
@@ -93,7 +92,7 @@ def role_policies(principal: Principal) -> RolePolicies | None:
         if revision is None:  # deleted (a role of that name made later has another pk)
             with _cache_lock:
                 _cache.pop(session.role_arn, None)
-    return _load(session.role_arn, session.account_id, session.role_name)
+    return _load(principal, session.role_arn)
 
 
 def identity_decision(principal: Principal, action: str, resource: str,
