@@ -38,7 +38,7 @@ class AccessDenied(LambdaError):
                  policy_type: str = IDENTITY) -> None:
         arn = principal if isinstance(principal, str) else principal.arn
         if explicit:
-            why = f"with an explicit deny in an {policy_type} policy"
+            why = f"with an explicit deny in {'an' if policy_type == IDENTITY else 'a'} {policy_type} policy"
         else:
             why = f"because no {policy_type} policy allows the {action} action"
         super().__init__(f"User: {arn} is not authorized to perform: {action} on resource: {resource} {why}")
