@@ -56,6 +56,7 @@ class Stack:
         self.env.update({
             "DJANGO_SETTINGS_MODULE": "console.settings", "PYTHONUNBUFFERED": "1",
             "PORT": str(self.port), "LAMBDA_TRIGGER_PORT": str(self.trigger_port), "REDIS_PORT": str(free_port()),
+            "LAMBDA_ENDPOINT_PORT": str(free_port()),
             "LAMBDA_VAR_DIR": str(base), "REDIS_DIR": str(base / "redis"),
             "REDIS_PASSWORD_FILE": str(base / "redis.password"), "LAMBDA_DOCKER_NETWORK": self.network,
             "LAMBDA_RUNTIME_API_PORTS": f"{first}-{last}", "LAMBDA_WORKER_THREADS": "8",

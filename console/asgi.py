@@ -12,7 +12,7 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402 - needs Django set u
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from .routing import websocket_urlpatterns  # noqa: E402
-from .fastpath import FastPathRouter  # noqa: E402
+from .fastpath import EndpointRouter, FastPathRouter  # noqa: E402
 from .triggers.app import TriggerApp  # noqa: E402
 from .websocket_origin import SameOriginValidator  # noqa: E402
 
@@ -25,3 +25,7 @@ application = ProtocolTypeRouter({
 
 # Function URLs and HTTP APIs, on a listener of their own (Procfile `triggers`, LAMBDA_TRIGGER_PORT).
 triggers_application = TriggerApp()
+
+# The AWS endpoint of the functions' network (Procfile `endpoint`, LAMBDA_ENDPOINT_PORT on the
+# bridge's gateway address): the AWS APIs only, never the console's pages or login.
+endpoint_application = EndpointRouter()

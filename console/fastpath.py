@@ -25,6 +25,7 @@ from . import endpoint
 from .api import foreign
 from .api.base import EXECUTOR
 from .api.errors import error_response, unexpected_error_response
+from .api.unknown import UnknownOperation
 from .errors import RequestTooLarge
 from .triggers import asgi as triggers
 
@@ -66,7 +67,7 @@ class FastPathRouter:
             if triggers.trigger_for(scope):
                 # Triggers have a listener of their own (console/triggers/app.py): a function's
                 # page must never be served from the console's origin.
-                return await send_response(HttpResponse(b"Not Found", status=404, content_type="text/plain"), send)
+                return await self._trigger_path(scope, receive, send)
             if service := foreign.service_of(scope):  # signed for IAM, STS, S3...: not Lambda
                 if handler := endpoint.handler_for(service):
                     return await self._service(handler, scope, receive, send)
@@ -78,7 +79,14 @@ class FastPathRouter:
                     pass
                 else:
                     return await self._api(match, scope, receive, send)
+        return await self._rest(scope, receive, send)
+
+    async def _rest(self, scope, receive, send) -> None:
+        """What is not an AWS API: the console's, served by Django."""
         return await self.django_app(scope, receive, send)
+
+    async def _trigger_path(self, scope, receive, send) -> None:
+        await send_response(HttpResponse(b"Not Found", status=404, content_type="text/plain"), send)
 
     @staticmethod
     def _host_ok(scope: dict) -> bool:
@@ -117,3 +125,31 @@ class FastPathRouter:
         except Exception as exc:  # noqa: BLE001 - the operations answer their own errors; this is the net
             response = unexpected_error_response(exc, request_id)
         await send_response(response, send)
+
+
+class EndpointRouter(FastPathRouter):
+    """The AWS endpoint on the functions' network (Procfile `endpoint`, LAMBDA_ENDPOINT_PORT):
+    the AWS APIs as above, and nothing else. A function reaches it at its bridge's gateway
+    address (AWS_ENDPOINT_URL); the console's pages, its login, websockets, static files and
+    trigger paths are not served here, so a function can never act as a logged-in user or
+    probe the console: every other request gets the Lambda API's UnknownOperationException."""
+
+    def __init__(self) -> None:
+        super().__init__(django_app=None)
+
+    @staticmethod
+    def _host_ok(scope: dict) -> bool:
+        return True  # reached by address only, from functions: no browser, no other name to check
+
+    async def _trigger_path(self, scope, receive, send) -> None:
+        await self._rest(scope, receive, send)
+
+    async def _rest(self, scope, receive, send) -> None:
+        if scope["type"] == "websocket":
+            await receive()  # websocket.connect
+            return await send({"type": "websocket.close", "code": 1008})
+        if scope["type"] != "http":
+            return None
+        error = UnknownOperation(f"Unknown operation: {scope.get('method', '')} {scope.get('path', '')}. "
+                                 "This endpoint serves the AWS APIs only.")
+        return await send_response(error_response(error, str(uuid.uuid4())), send)

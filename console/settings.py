@@ -359,6 +359,15 @@ LAMBDA_RUNTIME_API_PORTS = env_ports("LAMBDA_RUNTIME_API_PORTS", "29001-29032")
 LAMBDA_FUNCTION_HOST_PORTS = env_ports("LAMBDA_FUNCTION_HOST_PORTS", "")
 # Private or special ranges functions may reach anyway: our counterpart of a VPC configuration.
 LAMBDA_FUNCTION_ALLOWED_CIDRS = env_cidrs("LAMBDA_FUNCTION_ALLOWED_CIDRS", "")
+# The AWS endpoint functions call (AWS_ENDPOINT_URL inside them): a listener of its own
+# (Procfile `endpoint`, console.asgi:endpoint_application) on the functions' bridge gateway
+# address, serving the AWS APIs and nothing else; the network policy opens this port.
+LAMBDA_ENDPOINT_PORT = env_int("LAMBDA_ENDPOINT_PORT", 8002, 1)
+# Seconds a function's temporary credentials (its execution role's session) are valid: STS's
+# default session length and a role's default MaxSessionDuration. Our Python and Node runtimes
+# get new ones before half of it has passed; other runtimes' environments are retired first.
+# A leaked token is useful for at most this long, and minting costs about 0.1 ms.
+LAMBDA_CREDENTIALS_TTL = env_int("LAMBDA_CREDENTIALS_TTL", 3600, 10)
 LAMBDA_WORKER_HEARTBEAT = env_int("LAMBDA_WORKER_HEARTBEAT", 10, 2)
 # Seconds a worker told to stop (SIGTERM, Ctrl-C) lets running invocations finish; past it they are
 # cut short: their events go back to the queue uncounted, their synchronous callers get a ServiceException.

@@ -103,10 +103,15 @@ def scope() -> str:
 
 
 def start(spec: EnvSpec, env_id: str, runtime_api: str, network: str, worker: str,
-          log_stream_name: str) -> Started:
+          log_stream_name: str, endpoint_url: str = "", secrets: dict[str, str] | None = None) -> Started:
+    """`secrets`: the role's credentials as variables; they are in the container's configuration
+    (as on AWS, where the runtime's environment holds them) and never logged."""
     api = client().api
     environment = {
+        # The AWS endpoint on the functions' network; a function may name another in its variables.
+        **({"AWS_ENDPOINT_URL": endpoint_url} if endpoint_url else {}),
         **spec.environment,
+        **(secrets or {}),
         "AWS_LAMBDA_FUNCTION_NAME": spec.function_name,
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_size),
         "AWS_LAMBDA_FUNCTION_VERSION": spec.version,

@@ -16,7 +16,7 @@ from typing import Callable
 
 from console.limits import SYNC_PAYLOAD_LIMIT as MAX_RESPONSE
 
-from . import logs
+from . import credentials, logs
 from .attempt import Attempt, Delivery, DeliveryWaiter, Outcome, error_type_of
 from .containers import Exit
 from .lifecycle import LIVE, State, check
@@ -55,8 +55,12 @@ class Environment:
         self.registry = registry
         self.sink = sink
         self.log_stream_name = time.strftime("%Y/%m/%d", time.gmtime()) + f"/[{spec.version}]{self.id}"
-        self.sandbox: Sandbox = make_sandbox(spec, self.id, self.log_stream_name)
+        # The role's session, minted here on the worker (credentials.py); renewed with an
+        # invocation by our own runtimes, which also mark the end of each invocation's output.
+        self.session = credentials.mint_for(spec)
+        self.sandbox: Sandbox = make_sandbox(spec, self.id, self.log_stream_name, credentials.variables(self.session))
         self.marked = spec.package_type == "Zip" and spec.runtime in MARKED_RUNTIMES
+        self.renews_credentials = self.marked
         self.cond = threading.Condition()
         self.state = State.STARTING
         self.broken_by = ""  # why it is BROKEN, for the worker's log and the tests
@@ -133,6 +137,10 @@ class Environment:
     def alive(self) -> bool:
         return self.state in LIVE
 
+    def usable(self) -> bool:
+        """Alive, and its credentials will last the next invocation (or can be renewed with it)."""
+        return self.alive and (self.renews_credentials or credentials.lasts_an_invocation(self.session, self.spec))
+
     # Called by the Runtime API threads ---------------------------------------------------
 
     def next_invocation(self, waiter: "DeliveryWaiter") -> Delivery | None:
@@ -157,12 +165,16 @@ class Environment:
         attempt.delivered_at = time.monotonic()
         deadline = now_ms() + int(attempt.timeout * 1000)
         self._line(attempt, logs.start_line(attempt.request_id, self.spec.version))
-        return Delivery(attempt.payload, {
+        headers = {
             "Lambda-Runtime-Aws-Request-Id": attempt.request_id,
             "Lambda-Runtime-Deadline-Ms": str(deadline),
             "Lambda-Runtime-Invoked-Function-Arn": attempt.invoked_arn,
             "Lambda-Runtime-Trace-Id": f"Root=1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]};Sampled=0",
-        })
+        }
+        if self.session is not None and self.renews_credentials and credentials.renewal_due(self.session, self.spec):
+            self.session = credentials.mint_for(self.spec)
+            headers[credentials.RENEW_HEADER] = credentials.renew_header(self.session)
+        return Delivery(attempt.payload, headers)
 
     def complete(self, request_id: str, body: bytes, error_type: str | None) -> bool:
         with self.cond:

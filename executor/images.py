@@ -165,21 +165,45 @@ def build_base(inputs: str) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def build_runtime(runtime: str, inputs: str, no_cache: bool = False) -> None:
-    ctx = RUNTIMES_DIR / runtime
-    # The classic builder needs no buildx plugin; its deprecation banner and
-    # step output are captured and only shown if the build fails.
-    r = _docker(
-        "build",
-        "--build-arg", f"BASE={BASE_IMAGE}",
-        "--label", f"{INPUTS_LABEL}={inputs}",
-        "--label", f"{RUNTIME_LABEL}={runtime}",
-        "-t", image_for_runtime(runtime),
-        *(["--no-cache"] if no_cache else []),
-        str(ctx),
-        check=False, capture_output=True,
-        env={**os.environ, "DOCKER_BUILDKIT": os.environ.get("DOCKER_BUILDKIT", "0")},
+def stage_packages(ctx: Path) -> None:
+    """Install the runtime's pinned Python packages (its requirements.txt) into ctx/packages.
+
+    pip runs here, on the host, with the host's own configuration (its index, proxy and CA
+    bundle): the packages are pure Python, so the image needs no pip and no network for them.
+    """
+    r = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-compile", "--only-binary=:all:",
+         "--target", str(ctx / "packages"), "-r", str(ctx / "requirements.txt")],
+        check=False, capture_output=True, text=True,
     )
+    if r.returncode != 0:
+        sys.stderr.write(r.stdout[-4000:] + r.stderr[-4000:])
+        raise subprocess.CalledProcessError(r.returncode, r.args)
+    shutil.rmtree(ctx / "packages" / "bin", ignore_errors=True)  # console scripts: nothing runs them
+
+
+def build_runtime(runtime: str, inputs: str, no_cache: bool = False, tag: str | None = None) -> None:
+    """Build a runtime's image (tagged `tag`, by default the one functions run)."""
+    source = RUNTIMES_DIR / runtime
+    with tempfile.TemporaryDirectory(prefix=f"lambda-{runtime}-") as tmp:
+        ctx = source
+        if (source / "requirements.txt").is_file():
+            ctx = Path(tmp) / "context"
+            shutil.copytree(source, ctx, ignore=shutil.ignore_patterns("__pycache__"))
+            stage_packages(ctx)
+        # The classic builder needs no buildx plugin; its deprecation banner and
+        # step output are captured and only shown if the build fails.
+        r = _docker(
+            "build",
+            "--build-arg", f"BASE={BASE_IMAGE}",
+            "--label", f"{INPUTS_LABEL}={inputs}",
+            "--label", f"{RUNTIME_LABEL}={runtime}",
+            "-t", tag or image_for_runtime(runtime),
+            *(["--no-cache"] if no_cache else []),
+            str(ctx),
+            check=False, capture_output=True,
+            env={**os.environ, "DOCKER_BUILDKIT": os.environ.get("DOCKER_BUILDKIT", "0")},
+        )
     if r.returncode != 0:
         sys.stderr.write(r.stdout[-4000:] + r.stderr[-4000:])
         raise subprocess.CalledProcessError(r.returncode, r.args)

@@ -4,8 +4,9 @@ Functions run on a Docker bridge network. These iptables rules, installed and re
 the project, fence that bridge in (Docker's own way: a chain jumped from DOCKER-USER for
 forwarded traffic, and one jumped from INPUT for traffic to the host itself):
 
-- to the host (any of its addresses): only the Runtime API ports and
-  LAMBDA_FUNCTION_HOST_PORTS on the bridge's gateway address; everything else is rejected,
+- to the host (any of its addresses): only the Runtime API ports, the AWS endpoint's port
+  (LAMBDA_ENDPOINT_PORT) and LAMBDA_FUNCTION_HOST_PORTS on the bridge's gateway address;
+  everything else is rejected,
   so the host's Redis, console and whatever else listens beyond loopback are out of reach;
 - forwarded: private and special-purpose ranges (cloud metadata at 169.254.169.254, the LAN,
   other containers) are rejected, except the host's DNS servers on port 53 and the ranges
@@ -16,7 +17,9 @@ forwarded traffic, and one jumped from INPUT for traffic to the host itself):
 Rejected, not dropped: a function that tries fails at once instead of hanging to its timeout.
 Each network gets chains named after its bridge and jumps tagged with a comment naming the
 network, so several deployments on one host never touch each other's rules, and `remove`
-deletes exactly what `install` added. Usage: ``python -m executor.netpolicy up|down|show``.
+deletes exactly what `install` added. Usage: ``python -m executor.netpolicy up|down|show|gateway``
+(`gateway` creates the network if it is missing and prints its gateway address, where the
+Runtime API and the AWS endpoint listen).
 """
 from __future__ import annotations
 
@@ -307,7 +310,8 @@ def policy_for(network: str, attrs: dict) -> Policy:
             gateways.setdefault(_family(address), address)
     return Policy(
         network=network, bridge=bridge_name(attrs), gateways=gateways,
-        service_ports=[*settings.LAMBDA_RUNTIME_API_PORTS, *settings.LAMBDA_FUNCTION_HOST_PORTS],
+        service_ports=[*settings.LAMBDA_RUNTIME_API_PORTS, (settings.LAMBDA_ENDPOINT_PORT, settings.LAMBDA_ENDPOINT_PORT),
+                       *settings.LAMBDA_FUNCTION_HOST_PORTS],
         allowed=list(settings.LAMBDA_FUNCTION_ALLOWED_CIDRS), nameservers=nameservers(),
     )
 
@@ -362,9 +366,12 @@ def main(argv: list[str] | None = None) -> int:
     from . import containers
 
     ap = argparse.ArgumentParser(prog="python -m executor.netpolicy", description=__doc__.splitlines()[0])
-    ap.add_argument("action", choices=("up", "down", "show"))
+    ap.add_argument("action", choices=("up", "down", "show", "gateway"))
     ap.add_argument("--network", default=settings.LAMBDA_DOCKER_NETWORK)
     args = ap.parse_args(argv)
+    if args.action == "gateway":
+        print(containers.ensure_network(args.network))
+        return 0
     if args.action == "show":
         attrs = containers.inspect_network(args.network)
         print(describe(args.network, bridge_name(attrs) if attrs else None) or f"no rules for {args.network}")

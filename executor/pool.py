@@ -162,11 +162,12 @@ class Pool:
         return True
 
     def _take_idle(self, key: str, retired: list[Environment]) -> Environment | None:
-        """Under self.lock: the most recently used idle environment of `key` that is alive."""
+        """Under self.lock: the most recently used idle environment of `key` that is alive
+        (and whose credentials last the invocation, when its runtime cannot take new ones)."""
         stack = self.idle.get(key)
         while stack:
             candidate = stack.pop()  # most recently used: the rest can go idle and be reaped
-            if candidate.alive:
+            if candidate.usable():
                 return candidate
             retired.append(candidate)
         return None
@@ -201,8 +202,8 @@ class Pool:
         with self.lock:
             gone = []
             for key, stack in list(self.idle.items()):
-                gone += [env for env in stack if env.last_used < cutoff or not env.alive]
-                self.idle[key] = [env for env in stack if env.last_used >= cutoff and env.alive]
+                gone += [env for env in stack if env.last_used < cutoff or not env.usable()]
+                self.idle[key] = [env for env in stack if env.last_used >= cutoff and env.usable()]
                 if not self.idle[key]:
                     del self.idle[key]
             if gone:

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Callable, Protocol
 
-from . import containers, logs
+from . import containers, credentials, logs
 from .containers import Exit
 from .spec import EnvSpec
 
@@ -46,17 +46,19 @@ class Sandbox(Protocol):
         """Kill and remove it, now (`wait`) or in the background; removing twice is harmless."""
 
 
-SandboxFactory = Callable[[EnvSpec, str, str], Sandbox]  # (spec, environment id, log stream name)
+# (spec, environment id, log stream name, the environment's credentials as variables)
+SandboxFactory = Callable[[EnvSpec, str, str, dict[str, str]], Sandbox]
 
 
 class DockerSandbox:
     """A container on the worker's functions network, made by executor/containers.py."""
 
-    def __init__(self, spec: EnvSpec, env_id: str, log_stream_name: str, *, network: str, runtime_api: str,
-                 worker: str) -> None:
+    def __init__(self, spec: EnvSpec, env_id: str, log_stream_name: str, secrets: dict[str, str], *,
+                 network: str, runtime_api: str, worker: str) -> None:
         self.spec = spec
         self.env_id = env_id
         self.log_stream_name = log_stream_name
+        self.secrets = secrets
         self.network = network
         self.runtime_api = runtime_api
         self.worker = worker
@@ -67,7 +69,8 @@ class DockerSandbox:
     def start(self) -> None:
         try:
             started = containers.start(self.spec, self.env_id, self.runtime_api, self.network, self.worker,
-                                       self.log_stream_name)
+                                       self.log_stream_name, credentials.endpoint_url(self.runtime_api),
+                                       self.secrets)
         except containers.ContainerError as exc:
             raise SandboxFailed(str(exc)) from exc
         self.container_id, self.sock = started.container_id, started.sock
@@ -111,6 +114,6 @@ class DockerSandboxes:
     runtime_api: str
     worker: str
 
-    def __call__(self, spec: EnvSpec, env_id: str, log_stream_name: str) -> DockerSandbox:
-        return DockerSandbox(spec, env_id, log_stream_name, network=self.network, runtime_api=self.runtime_api,
-                             worker=self.worker)
+    def __call__(self, spec: EnvSpec, env_id: str, log_stream_name: str, secrets: dict[str, str]) -> DockerSandbox:
+        return DockerSandbox(spec, env_id, log_stream_name, secrets, network=self.network,
+                             runtime_api=self.runtime_api, worker=self.worker)

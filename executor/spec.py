@@ -25,6 +25,9 @@ class EnvSpec:
     ephemeral_storage: int
     region: str
     revision: str  # changes with every code or configuration update
+    # The execution role whose temporary credentials the worker mints for each environment
+    # ("" for none). Part of the key: a new role retires the environments holding the old one's.
+    role: str = ""
     environment: dict[str, str] = field(default_factory=dict)
     image_config: dict[str, Any] = field(default_factory=dict)
     reserved_concurrency: int | None = None

@@ -43,6 +43,7 @@ def spec_for(function: Function, qualifier: str | None = None) -> EnvSpec:
         ephemeral_storage=config.ephemeral_storage,
         region=settings.LAMBDA_REGION,
         revision=str(config.revision_id),
+        role=config.role or "",
         environment=dict(config.environment or {}),
         image_config=dict(config.image_config or {}),
         reserved_concurrency=function.reserved_concurrency,

@@ -18,7 +18,7 @@ scripts/services.sh redis-installed redis-password
 
 # In starting order; scripts/supervise.py stops them in reverse: beat and the worker before the
 # recorder (which writes the worker's last records), the web tier after them, Redis last.
-processes="web triggers recorder worker beat"
+processes="web triggers endpoint recorder worker beat"
 # Our Redis asks for the password in var/redis.password, which every process reads
 # (console/settings.py builds REDIS_URL from it); REDIS_URL, when set, names another Redis.
 if [ -n "${REDIS_URL:-}" ]; then
@@ -61,6 +61,7 @@ trap cleanup EXIT
 echo
 echo "  Lambda console: http://127.0.0.1:${PORT}"
 echo "  Function URLs and HTTP APIs: ${LAMBDA_TRIGGER_URL:-http://127.0.0.1:${LAMBDA_TRIGGER_PORT:-8001}}"
+echo "  AWS endpoint of the functions (AWS_ENDPOINT_URL): port ${LAMBDA_ENDPOINT_PORT:-8002} of their network's gateway"
 echo "  (Ctrl-C stops everything this started)"
 echo
 # In the background, so that a SIGTERM to this script reaches the supervisor too (Ctrl-C's SIGINT

@@ -104,7 +104,25 @@ class WorkerProcess:
 
 
 @pytest.fixture(scope="session")
-def worker_process(django_db_setup, django_db_blocker):
+def endpoint_address(django_db_setup) -> tuple[str, int]:
+    """(gateway, port) of the AWS endpoint on the test network's bridge (AWS_ENDPOINT_URL inside
+    functions): a free port there, which the worker (netpolicy, AWS_ENDPOINT_URL) and the live
+    server's endpoint listener both learn from LAMBDA_ENDPOINT_PORT."""
+    import socket
+
+    from executor import containers
+
+    gateway = containers.ensure_network(settings.LAMBDA_DOCKER_NETWORK)
+    with socket.socket() as s:
+        s.bind((gateway, 0))
+        port = s.getsockname()[1]
+    os.environ["LAMBDA_ENDPOINT_PORT"] = str(port)
+    settings.LAMBDA_ENDPOINT_PORT = port
+    return gateway, port
+
+
+@pytest.fixture(scope="session")
+def worker_process(django_db_setup, django_db_blocker, endpoint_address):
     redis.Redis.from_url(settings.REDIS_URL).flushdb()
     from django.db import connection
 
@@ -185,10 +203,11 @@ def charlie_client(alice, charlie):
 
 
 class LiveServer:
-    """Daphne serving the console (HTTP and websockets) on the test database, and a second Daphne,
-    the trigger listener (function URLs and HTTP APIs), on a port of its own, as `make run` does."""
+    """Daphne serving the console (HTTP and websockets) on the test database, a second Daphne,
+    the trigger listener (function URLs and HTTP APIs), on a port of its own, and a third, the AWS
+    endpoint of the functions' network on its gateway address, as `make run` does."""
 
-    def __init__(self, db_path: str) -> None:
+    def __init__(self, db_path: str, endpoint: tuple[str, int]) -> None:
         import socket
 
         with socket.socket() as s, socket.socket() as t:
@@ -208,23 +227,29 @@ class LiveServer:
         self.trigger_proc = subprocess.Popen(
             [daphne, "-b", "127.0.0.1", "-p", str(self.trigger_port), "console.asgi:triggers_application"],
             cwd=ROOT, env=env, stdout=open(self.log_path, "a"), stderr=subprocess.STDOUT, start_new_session=True)
+        gateway, endpoint_port = endpoint
+        self.endpoint_url = f"http://{gateway}:{endpoint_port}"
+        self.endpoint_proc = subprocess.Popen(
+            [daphne, "-b", gateway, "-p", str(endpoint_port), "console.asgi:endpoint_application"],
+            cwd=ROOT, env=env, stdout=open(self.log_path, "a"), stderr=subprocess.STDOUT, start_new_session=True)
         import urllib.error
         import urllib.request
 
         def ready():
-            if self.proc.poll() is not None or self.trigger_proc.poll() is not None:
+            if any(proc.poll() is not None for proc in (self.proc, self.trigger_proc, self.endpoint_proc)):
                 raise RuntimeError(f"daphne exited: see {self.log_path}")
-            try:  # the trigger listener answers anything but a trigger with 404
-                urllib.request.urlopen(self.trigger_url + "/", timeout=1)
-            except urllib.error.HTTPError as exc:
-                if exc.code != 404:
-                    raise
+            for url in (self.trigger_url, self.endpoint_url):  # both answer 404 to anything else
+                try:
+                    urllib.request.urlopen(url + "/", timeout=1)
+                except urllib.error.HTTPError as exc:
+                    if exc.code != 404:
+                        raise
             return urllib.request.urlopen(self.url + "/health", timeout=1).status == 200 or None
 
         eventually(ready, timeout=30, interval=0.2)
 
     def stop(self) -> None:
-        for proc in (self.proc, self.trigger_proc):
+        for proc in (self.proc, self.trigger_proc, self.endpoint_proc):
             if proc.poll() is None:
                 proc.terminate()
                 try:
@@ -235,10 +260,10 @@ class LiveServer:
 
 
 @pytest.fixture(scope="session")
-def live_server_process(django_db_setup, django_db_blocker):
+def live_server_process(django_db_setup, django_db_blocker, endpoint_address):
     from django.db import connection
 
-    server = LiveServer(connection.settings_dict["NAME"])
+    server = LiveServer(connection.settings_dict["NAME"], endpoint_address)
     yield server
     server.stop()
 

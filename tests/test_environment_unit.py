@@ -33,7 +33,8 @@ SHORT = 0.3  # seconds: the time limits these tests wait out
 class FakeSandbox:
     """A container whose output, end and memory the test decides."""
 
-    def __init__(self, spec: EnvSpec, env_id: str, log_stream_name: str) -> None:
+    def __init__(self, spec: EnvSpec, env_id: str, log_stream_name: str, secrets: dict[str, str]) -> None:
+        self.secrets = secrets
         self.chunks: queue.Queue[bytes | None] = queue.Queue()
         self.exit = Exit(-1, False)
         self.peak: int | None = 42 * MB

@@ -1,6 +1,6 @@
 """`make run` under faults: each process SIGKILLed in turn while the rest keep serving.
 
-The real stack (scripts/run.sh with the Procfile: Redis, web, triggers, worker, recorder, beat)
+The real stack (scripts/run.sh with the Procfile: Redis, web, triggers, endpoint, worker, recorder, beat)
 on its own ports, state directory, Redis and Docker network, as an operator would run it.
 Recovery times are printed (pytest -s shows them) for docs/OPERATIONS.md.
 """
@@ -157,7 +157,7 @@ def containers(stack: Stack) -> dict[str, str]:
     return dict(line.split() for line in out.splitlines())
 
 
-@pytest.mark.parametrize("name", ["worker", "beat", "triggers"])
+@pytest.mark.parametrize("name", ["worker", "beat", "triggers", "endpoint"])
 def test_a_killed_process_is_restarted_while_the_console_keeps_answering(stack, name):
     stack.client.invoke(FunctionName="steady", Payload=b"{}")  # a warm container
     left = set(containers(stack))

@@ -229,6 +229,10 @@ async function invoke(handler, headers, body) {
   currentRequestId = requestId;
   if (headers["lambda-runtime-trace-id"]) process.env._X_AMZN_TRACE_ID = headers["lambda-runtime-trace-id"];
   else delete process.env._X_AMZN_TRACE_ID;
+  // New credentials of the function's role (our header, not AWS's): in process.env before the
+  // handler runs, where the SDK's fromEnv provider reads them again as AWS_CREDENTIAL_EXPIRATION nears.
+  const renewed = headers["lambda-runtime-aws-credentials"];
+  if (renewed) Object.assign(process.env, JSON.parse(renewed));
 
   let err = null;
   let payload;

@@ -332,6 +332,11 @@ def invoke(client: RuntimeClient, handler, hdrs: dict[str, str], body: bytes) ->
         os.environ["_X_AMZN_TRACE_ID"] = trace_id
     else:
         os.environ.pop("_X_AMZN_TRACE_ID", None)
+    # New credentials of the function's role (our header, not AWS's): in os.environ before the
+    # handler runs, where botocore's environment provider reads them again as AWS_CREDENTIAL_EXPIRATION nears.
+    renewed = hdrs.get("lambda-runtime-aws-credentials")
+    if renewed:
+        os.environ.update(json.loads(renewed))
 
     payload = error = None
     try:
