@@ -17,8 +17,12 @@ class FakeEnv:
     def __init__(self, spec: EnvSpec) -> None:
         self.spec, self.key = spec, spec.key
         self.alive = True
+        self.credentials_last = True
         self.stopped = False
         self.last_used = time.monotonic()
+
+    def usable(self) -> bool:
+        return self.alive and self.credentials_last
 
     def stop(self) -> None:
         self.stopped = True
@@ -180,3 +184,22 @@ def test_a_waiting_start_takes_the_memory_a_finishing_environment_frees(monkeypa
     pool.release(busy)  # goes idle, then is stopped to make room
     waiter.join(2)
     assert results and results[0][1] is True and busy.stopped
+
+
+def test_an_environment_whose_credentials_would_not_last_is_not_reused(monkeypatch):
+    class StartedFakeEnv(FakeEnv):
+        def __init__(self, spec, *args) -> None:
+            super().__init__(spec)
+
+        def start(self) -> None:
+            pass
+
+    monkeypatch.setattr("executor.pool.Environment", StartedFakeEnv)
+    expiring, idle_expiring = FakeEnv(SPEC), FakeEnv(SPEC)
+    expiring.credentials_last = idle_expiring.credentials_last = False
+    pool = pool_with(expiring)
+    env, cold = pool.acquire(SPEC)
+    assert cold is True and env is not expiring and expiring.stopped
+    pool.release(env)
+    pool.idle[SPEC.key].insert(0, idle_expiring)
+    assert pool.reap_idle(600) == 1 and idle_expiring.stopped  # housekeeping retires it too
