@@ -8,6 +8,7 @@ AWS_SESSION_TOKEN), and the SDKs' "Service-specific endpoints" (AWS_ENDPOINT_URL
 """
 from __future__ import annotations
 
+import importlib.util
 import json
 import random
 import time
@@ -23,7 +24,7 @@ from django.conf import settings
 
 from console import endpoint
 from console.codestore import make_zip
-from console.iam.models import Role
+from console.iam.models import Role, RolePolicy
 from console.models import Account
 from console.services.functions import function_create
 from console.sts import sessions
@@ -77,8 +78,16 @@ def account(transactional_db) -> Account:
     return Account.objects.create(account_id=str(random.randrange(10**11, 10**12)), name="owner")
 
 
-def lambda_role(account, name: str = "fn-role") -> Role:
-    return Role.objects.create(account=account, name=name, path="/service-role/", assume_role_policy=LAMBDA_TRUST)
+INVOKE_ANY = json.dumps({"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Action": "lambda:InvokeFunction", "Resource": "*"}]})
+
+
+def lambda_role(account, name: str = "fn-role", policy: str | None = INVOKE_ANY) -> Role:
+    """A role that trusts Lambda and, by default, may invoke the account's functions."""
+    role = Role.objects.create(account=account, name=name, path="/service-role/", assume_role_policy=LAMBDA_TRUST)
+    if policy:
+        RolePolicy.objects.create(role=role, name="invoke", document=policy)
+    return role
 
 
 def with_role(function, role: Role):
@@ -103,6 +112,18 @@ def test_boto3_in_a_function_calls_lambda_as_its_role(live_server_process, worke
     session = sessions.open_token(out["token"], out["key"])
     assert session.assumed_role_arn == f"arn:aws:sts::{account.account_id}:assumed-role/fn-role/{caller.name}"
     assert out["signed_with"] == out["key"]
+
+
+@pytest.mark.skipif(importlib.util.find_spec("console.authz") is None,
+                    reason="role sessions' permissions are not checked yet (issue 11, part 4)")
+def test_a_function_may_call_only_what_its_role_allows(live_server_process, worker, account):
+    callee = python_function(account, CALLEE)
+    caller = with_role(python_function(account, CALLER, timeout=10), lambda_role(account, "bare-role", policy=None))
+    result = invoke(caller, json.dumps({"target": callee.name}))
+    error = json.loads(result.payload)
+    assert result.function_error == "Unhandled" and "AccessDeniedException" in error["errorMessage"]
+    assert f"assumed-role/bare-role/{caller.name} is not authorized to perform: lambda:InvokeFunction" \
+        in error["errorMessage"]
 
 
 @pytest.mark.skipif(endpoint.handler_for("sts") is None, reason="STS is not served yet (issue 11, part 2)")
