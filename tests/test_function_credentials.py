@@ -114,8 +114,8 @@ def test_boto3_in_a_function_calls_lambda_as_its_role(live_server_process, worke
     assert out["signed_with"] == out["key"]
 
 
-@pytest.mark.skipif(importlib.util.find_spec("console.authz") is None,
-                    reason="role sessions' permissions are not checked yet (issue 11, part 4)")
+@pytest.mark.skipif(importlib.util.find_spec("console.api.access") is None,
+                    reason="the Lambda API does not check role sessions' permissions yet (issue 11, part 4)")
 def test_a_function_may_call_only_what_its_role_allows(live_server_process, worker, account):
     callee = python_function(account, CALLEE)
     caller = with_role(python_function(account, CALLER, timeout=10), lambda_role(account, "bare-role", policy=None))
