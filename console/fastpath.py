@@ -139,7 +139,16 @@ class EndpointRouter(FastPathRouter):
 
     @staticmethod
     def _host_ok(scope: dict) -> bool:
-        return True  # reached by address only, from functions: no browser, no other name to check
+        """Functions reach this listener by its address (AWS_ENDPOINT_URL): that is the one Host
+        it answers. Django checks ALLOWED_HOSTS again when an operation builds an absolute URL
+        (GetFunction's code location), so the listener's own address joins them."""
+        server = scope.get("server") or ("", None)
+        domain, _port = split_domain_port(triggers.host_of(scope))
+        if not server[0] or domain != server[0]:
+            return False
+        if domain not in settings.ALLOWED_HOSTS:
+            settings.ALLOWED_HOSTS.append(domain)
+        return True
 
     async def _trigger_path(self, scope, receive, send) -> None:
         await self._rest(scope, receive, send)

@@ -8,7 +8,6 @@ AWS_SESSION_TOKEN), and the SDKs' "Service-specific endpoints" (AWS_ENDPOINT_URL
 """
 from __future__ import annotations
 
-import importlib.util
 import json
 import random
 import time
@@ -22,7 +21,6 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 from django.conf import settings
 
-from console import endpoint
 from console.codestore import make_zip
 from console.iam.models import Role, RolePolicy
 from console.models import Account
@@ -114,8 +112,6 @@ def test_boto3_in_a_function_calls_lambda_as_its_role(live_server_process, worke
     assert out["signed_with"] == out["key"]
 
 
-@pytest.mark.skipif(importlib.util.find_spec("console.api.access") is None,
-                    reason="the Lambda API does not check role sessions' permissions yet (issue 11, part 4)")
 def test_a_function_may_call_only_what_its_role_allows(live_server_process, worker, account):
     callee = python_function(account, CALLEE)
     caller = with_role(python_function(account, CALLER, timeout=10), lambda_role(account, "bare-role", policy=None))
@@ -126,7 +122,6 @@ def test_a_function_may_call_only_what_its_role_allows(live_server_process, work
         in error["errorMessage"]
 
 
-@pytest.mark.skipif(endpoint.handler_for("sts") is None, reason="STS is not served yet (issue 11, part 2)")
 def test_get_caller_identity_names_the_assumed_role_and_the_function(live_server_process, worker, account):
     role = lambda_role(account, "who-role")
     fn = with_role(python_function(account, """
@@ -137,6 +132,22 @@ def lambda_handler(event, context):
 """, timeout=10), role)
     assert run(fn, {}) == {"Arn": f"arn:aws:sts::{account.account_id}:assumed-role/who-role/{fn.name}",
                            "Account": account.account_id}
+
+
+def test_a_function_reads_its_own_configuration_through_the_endpoint(live_server_process, worker, account):
+    """GetFunction builds an absolute URL (the code's Location) from the Host the function sent:
+    the endpoint's own address must be one Django accepts."""
+    policy = json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "lambda:GetFunction", "Resource": "*"}]})
+    fn = with_role(python_function(account, """
+import boto3
+def lambda_handler(event, context):
+    answer = boto3.client("lambda").get_function(FunctionName=context.function_name)
+    return {"Role": answer["Configuration"]["Role"], "Location": answer["Code"]["Location"]}
+""", timeout=10), lambda_role(account, "reader-role", policy=policy))
+    out = run(fn, {})
+    assert out["Role"] == fn.role
+    assert out["Location"].startswith(live_server_process.endpoint_url + "/")
 
 
 def test_a_function_without_a_role_has_the_endpoint_and_no_credentials(worker, account):
