@@ -13,6 +13,8 @@ messages"): Lambda answers them as AccessDeniedException (403), the query-protoc
 """
 from __future__ import annotations
 
+import base64
+import hashlib
 import threading
 from dataclasses import dataclass
 from typing import Mapping, Sequence
@@ -125,12 +127,13 @@ def principal_values(principal: Principal) -> dict[str, list[str]]:
 
 
 def caller_id(principal: Principal) -> str:
-    """AWS's userId of the caller: "<role id>:<session name>" for a role session."""
+    """AWS's userId of the caller, the same in GetCallerIdentity and a function URL's event:
+    "<role id>:<session name>" for a role session, an AIDA... id derived from a user's ARN."""
     if principal.session is not None:
         entry = role_policies(principal)
-        role_id = entry.role_id if entry is not None else "AROA"
+        role_id = entry.role_id if entry is not None else principal.session.role_name
         return f"{role_id}:{principal.session.session_name}"
-    return principal.access_key_id
+    return "AIDA" + base64.b32encode(hashlib.sha256(principal.arn.encode()).digest()).decode()[:17]
 
 
 def _with_globals(principal: Principal,

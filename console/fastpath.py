@@ -93,32 +93,36 @@ class FastPathRouter:
         domain, _port = split_domain_port(triggers.host_of(scope))
         return validate_host(domain, settings.ALLOWED_HOSTS)
 
-    async def _service(self, handler, scope, receive, send) -> None:
-        """Another AWS service of the one endpoint (console/endpoint.py); it answers its own errors."""
+    async def _request(self, scope, receive, send, too_large) -> ASGIRequest | None:
+        """The request with its whole body, or None once it has been answered (bad Host, or too
+        large: then `too_large()` is the answer, built only when needed)."""
         if not self._host_ok(scope):
-            return await send_response(HttpResponse(status=400), send)
+            await send_response(HttpResponse(status=400), send)
+            return None
         try:
             body = await read_body(receive, settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
         except ConnectionAbortedError:
-            return
+            return None
         if body is None:
-            return await send_response(HttpResponse(b"Request Entity Too Large", status=413), send)
-        request = ASGIRequest(scope, io.BytesIO(body))
+            await send_response(too_large(), send)
+            return None
+        return ASGIRequest(scope, io.BytesIO(body))
+
+    async def _service(self, handler, scope, receive, send) -> None:
+        """Another AWS service of the one endpoint (console/endpoint.py); it answers its own errors."""
+        request = await self._request(scope, receive, send,
+                                     lambda: HttpResponse(b"Request Entity Too Large", status=413))
+        if request is None:
+            return
         response = await sync_to_async(handler, thread_sensitive=False, executor=EXECUTOR)(request)
         await send_response(response, send)
 
     async def _api(self, match, scope, receive, send) -> None:
         request_id = str(uuid.uuid4())
-        if not self._host_ok(scope):
-            return await send_response(HttpResponse(status=400), send)
-        try:
-            body = await read_body(receive, settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
-        except ConnectionAbortedError:
+        request = await self._request(scope, receive, send, lambda: error_response(RequestTooLarge(
+            f"Request must be smaller than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes."), request_id))
+        if request is None:
             return
-        if body is None:
-            return await send_response(error_response(RequestTooLarge(
-                f"Request must be smaller than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes."), request_id), send)
-        request = ASGIRequest(scope, io.BytesIO(body))
         request.resolver_match = match
         try:
             response = await match.func(request, *match.args, **match.kwargs)

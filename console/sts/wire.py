@@ -11,9 +11,7 @@ role's MaxSessionDuration; one hour at most when a role session assumes a role, 
 """
 from __future__ import annotations
 
-import base64
 import datetime as dt
-import hashlib
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
@@ -35,19 +33,9 @@ def handle(request: HttpRequest) -> HttpResponse:
     return awsquery.serve(request, "sts", OPERATIONS)
 
 
-def user_id(principal: Principal) -> str:
-    """IAM's unique id of the caller: AIDA... for a user (stable, derived from its ARN), role id:session."""
-    if principal.session is not None:
-        role = role_by_arn(principal.account, principal.session.role_arn)
-        role_id = role.role_id if role is not None else principal.session.role_name
-        return f"{role_id}:{principal.session.session_name}"
-    digest = hashlib.sha256(principal.arn.encode()).digest()
-    return "AIDA" + base64.b32encode(digest).decode()[:17]
-
-
 def get_caller_identity(principal: Principal, p: dict[str, Any]) -> dict[str, Any]:
     # Anyone may ask who they are: STS needs no permission for it.
-    return {"UserId": user_id(principal), "Account": principal.account.account_id, "Arn": principal.arn}
+    return {"UserId": authz.caller_id(principal), "Account": principal.account.account_id, "Arn": principal.arn}
 
 
 def _caller_names(principal: Principal) -> list[str]:

@@ -7,7 +7,6 @@ one slow function hold up every other URL.
 """
 from __future__ import annotations
 
-import hashlib
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import unquote
@@ -73,10 +72,7 @@ def _iam_authorizer(request: HttpRequest, config: FunctionUrlConfig) -> dict | N
     except LambdaError:
         return None
     account_id = caller.account.account_id
-    if caller.session is not None:
-        user_id = caller_id(caller)
-    else:
-        user_id = "AIDA" + hashlib.sha256(f"{account_id}:{caller.key.user.pk}".encode()).hexdigest()[:17].upper()
+    user_id = caller_id(caller)
     return {"iam": {"accessKey": caller.access_key_id, "accountId": account_id,
                     "callerId": user_id, "cognitoIdentity": None, "principalOrgId": None,
                     "userArn": caller.arn, "userId": user_id}}
