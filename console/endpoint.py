@@ -17,6 +17,12 @@ from typing import Callable
 
 from django.http import HttpRequest, HttpResponse
 
+# Services whose bodies stream (objects of any size): an ASGI app each, `application(scope,
+# receive, send)`, which authenticates, authorizes and answers on its own.
+ASGI_WIRES: dict[str, str] = {
+    "s3": "console.s3.wire.app",
+}
+
 WIRES: dict[str, str] = {
     "iam": "console.iam.wire",
     "sts": "console.sts.wire",
@@ -30,3 +36,12 @@ def handler_for(service: str) -> Callable[[HttpRequest], HttpResponse] | None:
     if module is None:
         return None
     return importlib.import_module(module).handle
+
+
+@lru_cache(maxsize=None)
+def asgi_app_for(service: str):
+    """The ASGI app of a streaming service served here, or None."""
+    module = ASGI_WIRES.get(service)
+    if module is None:
+        return None
+    return importlib.import_module(module).application

@@ -27,6 +27,7 @@ from .api.base import EXECUTOR
 from .api.errors import error_response, unexpected_error_response
 from .api.unknown import UnknownOperation
 from .errors import RequestTooLarge
+from .s3.wire.request import bucket_of_host
 from .triggers import asgi as triggers
 
 API_PATH_RE = re.compile(r"^/20\d\d-\d\d-\d\d/")
@@ -64,11 +65,16 @@ class FastPathRouter:
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] == "http":
-            if triggers.trigger_for(scope):
+            service = foreign.service_of(scope)  # signed for IAM, STS, S3...: not Lambda
+            if service is None and bucket_of_host(triggers.host_of(scope)):
+                service = "s3"  # <bucket>.s3.<domain>: a virtual-hosted-style S3 request, signed or not
+            if service is None and triggers.trigger_for(scope):
                 # Triggers have a listener of their own (console/triggers/app.py): a function's
                 # page must never be served from the console's origin.
                 return await self._trigger_path(scope, receive, send)
-            if service := foreign.service_of(scope):  # signed for IAM, STS, S3...: not Lambda
+            if service:
+                if app := endpoint.asgi_app_for(service):
+                    return await app(scope, receive, send)
                 if handler := endpoint.handler_for(service):
                     return await self._service(handler, scope, receive, send)
                 return await foreign.answer(service, scope, receive, send)  # that service's error shape

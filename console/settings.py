@@ -5,6 +5,7 @@ through the helpers below, which refuse a malformed value instead of guessing.
 """
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from urllib.parse import quote, urlparse
@@ -156,6 +157,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "console",
     "console.iam",
+    "console.s3",
     "executor",
 ]
 
@@ -409,3 +411,22 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
+
+# S3 (console/s3). Objects' bytes go through Django's storage API: the "s3" storage below,
+# files under the data directory by default; an operator may name another backend (say
+# django-storages' S3 backend) in LAMBDA_S3_STORAGE_BACKEND with its options as JSON.
+LAMBDA_S3_ROOT = Path(env_str("LAMBDA_S3_ROOT", str(VAR_DIR / "s3")))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "s3": {"BACKEND": env_str("LAMBDA_S3_STORAGE_BACKEND", "django.core.files.storage.FileSystemStorage"),
+           "OPTIONS": json.loads(os.environ["LAMBDA_S3_STORAGE_OPTIONS"])
+           if os.environ.get("LAMBDA_S3_STORAGE_OPTIONS") else {"location": str(LAMBDA_S3_ROOT / "objects")}},
+}
+# Virtual-hosted-style requests name the bucket in the host: <bucket>.s3.<this domain>[:port]
+# (*.localhost resolves to the loopback address on most systems).
+LAMBDA_S3_DOMAIN = env_str("LAMBDA_S3_DOMAIN", "localhost")
+# The largest object one PUT (or one part) may carry: S3's own limit is 5 GiB.
+LAMBDA_S3_MAX_OBJECT_SIZE = env_int("LAMBDA_S3_MAX_OBJECT_SIZE", 5 * 1024 ** 3, 1)
+# fsync each object's file before it is moved into place: an acknowledged PUT survives a power cut.
+LAMBDA_S3_FSYNC = env_bool("LAMBDA_S3_FSYNC", True)

@@ -336,6 +336,21 @@ def charlie_lambda(live_server_url, charlie):
 
 
 @pytest.fixture
+def alice_s3(alice_lambda):
+    """boto3's S3 client against the live server (path-style, as SDKs address an endpoint given by IP)."""
+    from .api_helpers import client_like
+
+    return client_like(alice_lambda, "s3")
+
+
+@pytest.fixture
+def charlie_s3(charlie_lambda):
+    from .api_helpers import client_like
+
+    return client_like(charlie_lambda, "s3")
+
+
+@pytest.fixture
 def alice_page(browser, live_server_url, alice):
     page = log_in(browser, live_server_url, "alice")
     yield page

@@ -1,0 +1,145 @@
+"""Where objects' bytes live: one interface over Django's storage API (the "s3" storage).
+
+Every version of every object and part gets a blob of its own, named at random, never after
+its key. A writer streams the bytes to a temporary file while hashing them (MD5 for the ETag,
+plus whatever checksums the request asked for), and `commit` moves the file into place
+(fsync'd first, `LAMBDA_S3_FSYNC`) only once the whole body has arrived and checked out:
+a crash mid-upload leaves a temporary file, never a half object under a live name.
+
+On the default FileSystemStorage the move is an `os.replace` in the same directory tree;
+any other backend (django-storages...) gets the finished temporary file through `save`.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import uuid
+from pathlib import Path
+from typing import BinaryIO, Iterable, Protocol
+
+from django.conf import settings
+from django.core.files import File
+from django.core.files.storage import FileSystemStorage, Storage, storages
+
+CHUNK = 256 * 1024
+
+
+class Hasher(Protocol):
+    def update(self, data: bytes) -> None: ...
+
+
+def backend() -> Storage:
+    return storages["s3"]
+
+
+def _local_root() -> Path | None:
+    store = backend()
+    return Path(store.location) if isinstance(store, FileSystemStorage) else None
+
+
+def _tmp_dir() -> Path:
+    root = _local_root()
+    path = (root / ".tmp") if root is not None else (settings.LAMBDA_S3_ROOT / "tmp")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def new_blob_name() -> str:
+    name = uuid.uuid4().hex
+    return f"{name[:2]}/{name}"
+
+
+class BlobWriter:
+    """An object's bytes on their way in. Use as a context manager: not committed means discarded."""
+
+    def __init__(self, hashers: Iterable[Hasher] = ()) -> None:
+        self.md5 = hashlib.md5()
+        self.hashers = list(hashers)
+        self.size = 0
+        self.name: str | None = None
+        self._file = tempfile.NamedTemporaryFile(dir=_tmp_dir(), delete=False, prefix="up-")
+
+    def write(self, data: bytes) -> None:
+        if not data:
+            return
+        self._file.write(data)
+        self.md5.update(data)
+        for hasher in self.hashers:
+            hasher.update(data)
+        self.size += len(data)
+
+    @property
+    def etag(self) -> str:
+        return self.md5.hexdigest()
+
+    def commit(self) -> str:
+        """Make the bytes durable under a new blob name, and return the name."""
+        name = new_blob_name()
+        self._file.flush()
+        if settings.LAMBDA_S3_FSYNC:
+            os.fsync(self._file.fileno())
+        self._file.close()
+        root = _local_root()
+        if root is not None:
+            target = root / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(self._file.name, target)
+        else:
+            with open(self._file.name, "rb") as handle:
+                name = backend().save(name, File(handle))
+            os.unlink(self._file.name)
+        self.name = name
+        return name
+
+    def discard(self) -> None:
+        if not self._file.closed:
+            self._file.close()
+        if self.name is None:
+            try:
+                os.unlink(self._file.name)
+            except FileNotFoundError:
+                pass
+
+    def __enter__(self) -> "BlobWriter":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.discard()
+
+
+def open_blob(name: str) -> BinaryIO:
+    """The bytes of a blob, as a seekable binary file."""
+    root = _local_root()
+    if root is not None:
+        return open(root / name, "rb")
+    return backend().open(name, "rb")
+
+
+def blob_path(name: str) -> Path | None:
+    """The blob's file, when the storage is local (for copying without reading through Python)."""
+    root = _local_root()
+    return root / name if root is not None else None
+
+
+def delete_blob(name: str) -> None:
+    if not name:
+        return
+    try:
+        backend().delete(name)
+    except FileNotFoundError:
+        pass
+
+
+def iter_blob(name: str, start: int = 0, end: int | None = None, chunk: int = CHUNK):
+    """The bytes of a blob from `start` to `end` inclusive (None: to the end), in chunks."""
+    with open_blob(name) as handle:
+        handle.seek(start)
+        left = None if end is None else end - start + 1
+        while left is None or left > 0:
+            data = handle.read(chunk if left is None else min(chunk, left))
+            if not data:
+                return
+            if left is not None:
+                left -= len(data)
+            yield data

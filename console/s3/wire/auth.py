@@ -1,0 +1,57 @@
+"""Who sent an S3 request: the one SigV4 check (console/sigv4.py), answered in S3's error codes.
+
+Header-signed SigV4 requests are checked here; the payload's hash is checked as the body
+streams (body.py). Presigned URLs (SigV4 `X-Amz-*` query, and Signature Version 2's
+`AWSAccessKeyId`/`Signature`/`Expires`, which boto3's generate_presigned_url still makes by
+default) and SigV2 `Authorization: AWS key:signature` headers are checked by `presigned.py`.
+"""
+from __future__ import annotations
+
+import io
+
+from django.core.handlers.asgi import ASGIRequest
+
+from ... import sigv4
+from . import errors
+from .request import S3Request
+
+_CODES: dict[type, type[errors.S3Error]] = {
+    sigv4.MissingAuthenticationToken: errors.AccessDenied,
+    sigv4.IncompleteSignature: errors.AuthorizationHeaderMalformed,
+    sigv4.UnrecognizedClient: errors.InvalidAccessKeyId,
+    sigv4.InvalidSignature: errors.SignatureDoesNotMatch,
+    sigv4.ExpiredToken: errors.ExpiredToken,
+}
+
+
+def s3_error(exc: sigv4.AuthError) -> errors.S3Error:
+    """The S3 error for a failed check, with S3's wording where the SigV4 message is another service's."""
+    cls = _CODES.get(type(exc), errors.AccessDenied)
+    message = str(exc)
+    if cls is errors.SignatureDoesNotMatch and ("expired" in message or "not yet current" in message):
+        return errors.RequestTimeTooSkewed()
+    if cls in (errors.SignatureDoesNotMatch, errors.InvalidAccessKeyId, errors.ExpiredToken):
+        return cls()
+    return cls(message)
+
+
+def django_request(req: S3Request) -> ASGIRequest:
+    """The request as console.sigv4 reads it; the body is not needed (S3 signs its hash in a header)."""
+    return ASGIRequest(req.scope, io.BytesIO(b""))
+
+
+def authenticate(req: S3Request) -> sigv4.Principal:
+    """The caller, or an S3Error. Runs in a worker thread (it reads the database)."""
+    authorization = req.headers.get("authorization", "")
+    if not authorization.startswith("AWS4-HMAC-SHA256") and (
+            authorization.startswith("AWS ") or "X-Amz-Signature" in req.query or "Signature" in req.query):
+        from . import presigned
+        return presigned.authenticate(req)
+    if not authorization:
+        raise errors.AccessDenied()  # anonymous: no bucket here is public
+    try:
+        principal = sigv4.authenticate(django_request(req), service="s3")
+    except sigv4.AuthError as exc:
+        raise s3_error(exc)
+    req.auth_info["signing"] = "header"
+    return principal
