@@ -3,8 +3,8 @@
 An SDK pointed at this server for S3, SQS, STS... must get an error it can parse, with a
 status it does not retry (never the console's HTML CSRF page). Codes from AWS's "Common
 Errors" page (UnknownOperationException 404 for JSON protocols, InvalidAction 400 for query
-protocols) and S3's "Error responses" (NotImplemented 501). IAM and STS are served here
-(tests/test_iam_api.py); SNS stands for the query services not served yet.
+protocols). IAM, STS and S3 are served here (tests/test_iam_api.py, tests/test_s3_*.py): an
+unknown key gets their own refusal; SNS stands for the query services not served yet.
 """
 from __future__ import annotations
 
@@ -47,8 +47,6 @@ def _error(call) -> tuple[int, str, str, int]:
 
 
 @pytest.mark.parametrize("service, call, expected", [
-    ("s3", lambda c: c.create_bucket(Bucket="made-here"), (501, "NotImplemented")),
-    ("s3", lambda c: c.put_object(Bucket="made-here", Key="k", Body=b"x" * 200_000), (501, "NotImplemented")),
     ("sqs", lambda c: c.create_queue(QueueName="made-here"), (404, "UnknownOperationException")),
     ("sns", lambda c: c.create_topic(Name="made-here"), (400, "InvalidAction")),
     ("dynamodb", lambda c: c.list_tables(), (404, "UnknownOperationException")),
@@ -56,8 +54,7 @@ def _error(call) -> tuple[int, str, str, int]:
     ("logs", lambda c: c.describe_log_groups(), (404, "UnknownOperationException")),
 ])
 def test_other_services_get_their_own_error_shape_and_no_retry(server, service, call, expected):
-    config = {"s3": {"addressing_style": "path"}} if service == "s3" else {}
-    status, code, message, retries = _error(lambda: call(_client(service, server, **config)))
+    status, code, message, retries = _error(lambda: call(_client(service, server)))
     assert (status, code) == expected
     assert f"the {service} service is not available here" in message
     assert retries == 0
@@ -71,14 +68,22 @@ def test_the_error_names_the_operation(server):
     assert "CreateQueue" in message
 
 
+@pytest.mark.parametrize("call", [lambda c: c.create_bucket(Bucket="made-here"),
+                                  lambda c: c.put_object(Bucket="made-here", Key="k", Body=b"x" * 200_000)])
+def test_s3_answers_an_unknown_key_in_its_own_shape(server, call):
+    # S3's "Error responses": an access key it does not know is InvalidAccessKeyId, 403, not retried.
+    status, code, _message, retries = _error(lambda: call(_client("s3", server, s3={"addressing_style": "path"})))
+    assert (status, code, retries) == (403, "InvalidAccessKeyId", 0)
+
+
 @pytest.mark.parametrize("signature_version", [None, "s3v4"])  # boto3 presigns S3 URLs with version 2
-def test_a_presigned_url_for_s3_is_refused_in_s3s_shape(server, signature_version):
+def test_a_presigned_url_with_an_unknown_key_is_refused_in_s3s_shape(server, signature_version):
     client = _client("s3", server, s3={"addressing_style": "path"}, signature_version=signature_version)
     url = client.generate_presigned_url("get_object", Params={"Bucket": "b", "Key": "k"})
     with pytest.raises(urllib.error.HTTPError) as caught:
         urllib.request.urlopen(url, timeout=10)
-    assert caught.value.code == 501
-    assert caught.value.read().startswith(b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>NotImplemented')
+    assert caught.value.code == 403
+    assert caught.value.read().startswith(b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>InvalidAccessKeyId')
 
 
 def test_a_console_page_signed_for_another_service_is_not_the_html_csrf_page(server):
