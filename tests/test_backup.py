@@ -17,7 +17,7 @@ from django.conf import settings
 from bench.stack import Stack
 from console.codestore import make_zip
 
-from .api_helpers import lambda_role
+from .api_helpers import client_like, lambda_role
 
 pytestmark = [pytest.mark.integration, pytest.mark.supervision]
 
@@ -40,12 +40,16 @@ def test_a_backup_taken_while_serving_restores_functions_code_and_secrets(tmp_pa
         client = stack.lambda_client()
         create(client, "kept", "hello from before")
         assert json.loads(client.invoke(FunctionName="kept")["Payload"].read()) == "hello from before"
+        s3 = client_like(client, "s3")
+        s3.create_bucket(Bucket="kept-bucket")
+        s3.put_object(Bucket="kept-bucket", Key="photo.jpg", Body=b"\xff\xd8 bytes of a photo")
         print(stack.manage("backup", str(tmp_path / "backup")))
         create(client, "after-backup", "not in the backup")
+        s3.put_object(Bucket="kept-bucket", Key="after.txt", Body=b"not in the backup")
         stack.stop()
 
         # Everything the service keeps on disk is gone.
-        for path in (base / "db.sqlite3", base / "media", base / "secret_key"):
+        for path in (base / "db.sqlite3", base / "media", base / "secret_key", base / "s3"):
             shutil.rmtree(path) if path.is_dir() else path.unlink()
         for leftover in base.glob("db.sqlite3-*"):
             leftover.unlink()
@@ -60,6 +64,10 @@ def test_a_backup_taken_while_serving_restores_functions_code_and_secrets(tmp_pa
         with pytest.raises(ClientError) as gone:
             client.get_function(FunctionName="after-backup")
         assert gone.value.response["Error"]["Code"] == "ResourceNotFoundException"
+        # S3 objects come back with their bytes; what came after the backup does not.
+        s3 = client_like(client, "s3")
+        assert s3.get_object(Bucket="kept-bucket", Key="photo.jpg")["Body"].read() == b"\xff\xd8 bytes of a photo"
+        assert [o["Key"] for o in s3.list_objects_v2(Bucket="kept-bucket").get("Contents", [])] == ["photo.jpg"]
     finally:
         stack.stop()
         shutil.rmtree(base, ignore_errors=True)

@@ -335,3 +335,20 @@ def test_logs_tab_names_the_retention(alice_client, fn):
     assert "Never expire</a>" in alice_client.get(url).content.decode()
     function_set_log_retention(fn, 545)
     assert "18 months</a>" in alice_client.get(url).content.decode()
+
+
+def test_housekeeping_removes_what_unfinished_s3_uploads_left_behind(db):
+    # A crash mid-upload leaves the upload's temporary file (never a half object under a key):
+    # housekeeping removes it once it is a day old, and leaves uploads still in progress alone.
+    from console.s3 import storage
+
+    with storage.BlobWriter() as writer:
+        writer.write(b"half of a photo")
+        stale = writer._file.name
+        writer._file.flush()
+        os.utime(stale, (time.time() - 2 * 86400, time.time() - 2 * 86400))
+        with storage.BlobWriter() as current:
+            current.write(b"still arriving")
+            report = retention.housekeeping_run()
+            assert report.s3_temporary == 1
+            assert not os.path.exists(stale) and os.path.exists(current._file.name)

@@ -3,8 +3,8 @@
 The bytes live in the storage (`console/s3/storage.py`) under names of their own, never
 derived from keys: a row names its blob, and replacing an object writes a new blob first,
 then points the row at it in one transaction, then removes the old blob. A crash leaves the
-old object or the new one, never half of either; an orphaned blob is only wasted space,
-swept by `services.blobs.sweep`.
+old object or the new one, never half of either; the temporary file of an upload that never
+finished is removed by housekeeping (`storage.sweep_temporary`).
 
 Keys are compared and listed in UTF-8 binary order, as S3 lists them: SQLite's default
 collation is binary; PostgreSQL needs the column's collation "C" (its migration says so).

@@ -38,6 +38,28 @@ def _local_root() -> Path | None:
     return Path(store.location) if isinstance(store, FileSystemStorage) else None
 
 
+def blob_root() -> Path | None:
+    """The directory holding the blobs when the storage is local (what a backup copies), else None."""
+    return _local_root()
+
+
+def sweep_temporary(older_than: float = 24 * 3600) -> int:
+    """Remove temporary files of uploads that never finished (a crash mid-upload); how many."""
+    import time
+
+    removed = 0
+    directory = _tmp_dir()
+    limit = time.time() - older_than
+    for path in directory.iterdir():
+        try:
+            if path.stat().st_mtime < limit:
+                path.unlink()
+                removed += 1
+        except FileNotFoundError:
+            pass
+    return removed
+
+
 def _tmp_dir() -> Path:
     root = _local_root()
     path = (root / ".tmp") if root is not None else (settings.LAMBDA_S3_ROOT / "tmp")

@@ -3,7 +3,11 @@
 A backup is a directory: `db.sqlite3` (SQLite's online backup, consistent while the
 service writes), `code/` (every stored zip and its unpacked tree: written once under its
 SHA-256, never changed, so a plain copy is consistent), `secret_key` (what decrypts
-environment variables when LAMBDA_ENCRYPTION_KEYS is not set) and `manifest.json`.
+environment variables when LAMBDA_ENCRYPTION_KEYS is not set), `s3/` (the bytes of every S3
+object and uploaded part, when they are kept on local disk: blobs are written once under
+random names and never changed; they are copied before and after the database, so every row
+of the copied database finds its bytes unless that object was replaced again within the
+backup's own seconds) and `manifest.json`.
 Redis is left out: the database row of every accepted event is what runs it (the reaper
 sends a queued event whose message is missing again), so what Redis alone holds is live
 state that rebuilds itself, and the records of synchronous invocations not written yet.
@@ -22,6 +26,7 @@ from django.db import connections
 from django.utils import timezone
 
 from .. import codestore
+from ..s3 import storage as s3_storage
 
 
 class BackupError(Exception):
@@ -35,6 +40,7 @@ class BackupReport:
     code_packages: int
     secret_key: bool
     created: str = ""
+    s3_blobs: int = 0
 
 
 def _sqlite_path() -> Path:
@@ -52,6 +58,22 @@ def _copy_database(source: Path, target: Path) -> None:
     dst.close()
 
 
+def _copy_new_files(source: Path | None, target: Path) -> int:
+    """Copy the files of `source` missing from `target` (blobs never change); how many `target` holds."""
+    if source is None or not source.exists():
+        return 0
+    count = 0
+    for path in source.rglob("*"):
+        if not path.is_file() or ".tmp" in path.relative_to(source).parts:
+            continue
+        destination = target / path.relative_to(source)
+        count += 1
+        if not destination.exists():
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, destination)
+    return count
+
+
 def backup(target: Path) -> BackupReport:
     """Copy the database, the code store and the secret key into `target` (a new directory)."""
     if target.exists() and any(target.iterdir()):
@@ -59,7 +81,10 @@ def backup(target: Path) -> BackupReport:
     database = _sqlite_path()
     target.mkdir(parents=True, exist_ok=True)
     os.chmod(target, 0o700)  # it holds the secret key and every function's code
+    blobs_root = s3_storage.blob_root()
+    _copy_new_files(blobs_root, target / "s3")
     _copy_database(database, target / "db.sqlite3")
+    blobs = _copy_new_files(blobs_root, target / "s3")
     code = codestore.code_root()
     packages = 0
     if code.exists():
@@ -69,7 +94,7 @@ def backup(target: Path) -> BackupReport:
     if has_key:
         shutil.copy2(settings.SECRET_KEY_FILE, target / "secret_key")
     report = BackupReport(str(target), (target / "db.sqlite3").stat().st_size, packages, has_key,
-                          timezone.now().isoformat())
+                          timezone.now().isoformat(), blobs)
     (target / "manifest.json").write_text(json.dumps(asdict(report), indent=1) + "\n")
     return report
 
@@ -89,6 +114,9 @@ def restore(source: Path) -> BackupReport:
     if (source / "code").exists():
         code.mkdir(parents=True, exist_ok=True)
         shutil.copytree(source / "code", code, symlinks=True, dirs_exist_ok=True)
+    blobs_root = s3_storage.blob_root()
+    if (source / "s3").exists() and blobs_root is not None:
+        _copy_new_files(source / "s3", blobs_root)
     if (source / "secret_key").exists():
         shutil.copy2(source / "secret_key", settings.SECRET_KEY_FILE)
         os.chmod(settings.SECRET_KEY_FILE, 0o600)

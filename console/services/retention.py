@@ -28,6 +28,7 @@ from django.utils import timezone
 
 from .. import codestore
 from ..models import Function, Invocation, LogEvent, Version
+from ..s3 import storage as s3_storage
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,7 @@ class HousekeepingReport:
     log_events: int = 0
     invocations: int = 0
     code: int = 0
+    s3_temporary: int = 0
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -53,10 +55,11 @@ def housekeeping_run(now: dt.datetime | None = None) -> HousekeepingReport:
         log_events=expired_log_events_delete(now),
         invocations=old_invocations_delete(now),
         code=unused_code_delete(),
+        s3_temporary=s3_storage.sweep_temporary(),
     )
-    if report.log_events or report.invocations or report.code:
+    if report.log_events or report.invocations or report.code or report.s3_temporary:
         log.info("housekeeping removed %(log_events)d log lines, %(invocations)d invocations, "
-                 "%(code)d unused code packages", report.as_dict())
+                 "%(code)d unused code packages, %(s3_temporary)d unfinished S3 uploads' files", report.as_dict())
     return report
 
 
