@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+import time
 import uuid
 from pathlib import Path
 from typing import BinaryIO, Iterable, Protocol
@@ -45,8 +46,6 @@ def blob_root() -> Path | None:
 
 def sweep_temporary(older_than: float = 24 * 3600) -> int:
     """Remove temporary files of uploads that never finished (a crash mid-upload); how many."""
-    import time
-
     removed = 0
     directory = _tmp_dir()
     limit = time.time() - older_than

@@ -17,7 +17,7 @@ import hashlib
 import hmac
 from typing import AsyncIterator
 
-from .errors import BadDigest, IncompleteBody, InvalidDigest, XAmzContentSHA256Mismatch
+from .errors import BadDigest, IncompleteBody, InvalidDigest, MalformedXML, XAmzContentSHA256Mismatch
 from .request import S3Request
 
 UNSIGNED = "UNSIGNED-PAYLOAD"
@@ -85,7 +85,6 @@ async def payload(req: S3Request) -> AsyncIterator[bytes]:
 
 async def read_all(req: S3Request, limit: int) -> bytes:
     """A small body (an XML document) whole; over `limit` bytes it is refused."""
-    from .errors import MalformedXML  # an oversized document is not one S3 accepts
     chunks, size = [], 0
     async for chunk in payload(req):
         size += len(chunk)
