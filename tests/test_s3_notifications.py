@@ -1,0 +1,251 @@
+"""S3 event notifications to functions, through the real stack: boto3 configures a bucket and
+uploads to it, the worker runs the function with the event, the function answers it back.
+
+Shapes follow the S3 API reference (PutBucketNotificationConfiguration,
+GetBucketNotificationConfiguration), the S3 User Guide's "Event message structure" (version
+2.1), "Supported event types" and "Configuring event notifications using object key name
+filtering", and the messages S3 answers for refused configurations.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+import time
+
+import pytest
+from botocore.exceptions import ClientError
+from django.conf import settings
+
+from console.models import Invocation
+
+from .api_helpers import client_like
+from .conftest import eventually, python_function
+
+pytestmark = pytest.mark.integration
+
+ECHO = "import json\ndef lambda_handler(event, context):\n    return event\n"
+QUIET = 3.0  # seconds to wait before concluding that nothing was invoked
+
+
+def allow_s3(lambda_client, function, bucket: str, account: str, sid: str = "s3-invoke") -> None:
+    """The permission AWS asks for before S3 may invoke a function (Lambda developer guide, "Using AWS
+    Lambda with Amazon S3")."""
+    lambda_client.add_permission(FunctionName=function.name, StatementId=sid, Action="lambda:InvokeFunction",
+                                 Principal="s3.amazonaws.com", SourceArn=f"arn:aws:s3:::{bucket}",
+                                 SourceAccount=account)
+
+
+def lambda_config(function, *events: str, prefix: str = "", suffix: str = "", id: str | None = None) -> dict:
+    config: dict = {"LambdaFunctionArn": function.arn, "Events": list(events or ["s3:ObjectCreated:*"])}
+    if id is not None:
+        config["Id"] = id
+    rules = [{"Name": name, "Value": value} for name, value in (("prefix", prefix), ("suffix", suffix)) if value]
+    if rules:
+        config["Filter"] = {"Key": {"FilterRules": rules}}
+    return config
+
+
+def configure(s3, bucket: str, *configs: dict) -> None:
+    s3.put_bucket_notification_configuration(
+        Bucket=bucket, NotificationConfiguration={"LambdaFunctionConfigurations": list(configs)})
+
+
+def stored(s3, bucket: str) -> dict:
+    answer = s3.get_bucket_notification_configuration(Bucket=bucket)
+    answer.pop("ResponseMetadata")
+    return answer
+
+
+def events_of(function, count: int, timeout: float = 60) -> list[dict]:
+    """The events of the function's first `count` finished S3 invocations, oldest first."""
+    def done():
+        rows = list(Invocation.objects.filter(function=function, source="s3", status=Invocation.Status.SUCCEEDED)
+                    .order_by("received"))
+        return rows if len(rows) >= count else None
+    rows = eventually(done, timeout=timeout, interval=0.1)
+    return [json.loads(row.response)["Records"][0] for row in rows]
+
+
+@pytest.fixture
+def setup(alice_lambda, alice_s3, alice_account):
+    fn = python_function(alice_account, ECHO, name="echo")
+    alice_s3.create_bucket(Bucket="photos")
+    allow_s3(alice_lambda, fn, "photos", alice_account.account_id)
+    return fn
+
+
+def test_an_upload_runs_the_function_once_with_s3s_event(setup, alice_s3, alice_lambda):
+    fn = setup
+    configure(alice_s3, "photos", lambda_config(fn, "s3:ObjectCreated:*", prefix="uploads/", suffix=".jpg",
+                                                id="thumbs"))
+    assert stored(alice_s3, "photos") == {"LambdaFunctionConfigurations": [{
+        "Id": "thumbs", "LambdaFunctionArn": fn.arn, "Events": ["s3:ObjectCreated:*"],
+        "Filter": {"Key": {"FilterRules": [{"Name": "Prefix", "Value": "uploads/"},
+                                           {"Name": "Suffix", "Value": ".jpg"}]}}}]}
+    body = b"\xff\xd8 not really a jpeg"
+    before = dt.datetime.now(dt.timezone.utc)
+    put = alice_s3.put_object(Bucket="photos", Key="uploads/red flower (1)+.jpg", Body=body)
+    [event] = events_of(fn, 1)
+    caller = client_like(alice_lambda, "sts").get_caller_identity()
+    assert event["eventVersion"] == "2.1" and event["eventSource"] == "aws:s3"
+    assert event["awsRegion"] == settings.LAMBDA_REGION
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", event["eventTime"])
+    when = dt.datetime.strptime(event["eventTime"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=dt.timezone.utc)
+    assert before - dt.timedelta(seconds=1) <= when <= dt.datetime.now(dt.timezone.utc)
+    assert event["eventName"] == "ObjectCreated:Put"
+    assert event["userIdentity"] == {"principalId": f"AWS:{caller['UserId']}"}
+    assert event["requestParameters"] == {"sourceIPAddress": "127.0.0.1"}
+    assert event["responseElements"] == {"x-amz-request-id": put["ResponseMetadata"]["RequestId"],
+                                         "x-amz-id-2": put["ResponseMetadata"]["HostId"]}
+    s3 = event["s3"]
+    assert s3["s3SchemaVersion"] == "1.0" and s3["configurationId"] == "thumbs"
+    assert s3["bucket"]["name"] == "photos" and s3["bucket"]["arn"] == "arn:aws:s3:::photos"
+    assert re.fullmatch(r"A[A-Z0-9]{13}", s3["bucket"]["ownerIdentity"]["principalId"])
+    # The key URL-encoded as S3 sends it: a space is "+", a "+" is "%2B", "/" stays.
+    assert s3["object"]["key"] == "uploads/red+flower+%281%29%2B.jpg"
+    assert s3["object"]["size"] == len(body) and s3["object"]["eTag"] == hashlib.md5(body).hexdigest()
+    assert re.fullmatch(r"[0-9A-F]{18}", s3["object"]["sequencer"])
+    assert list(event) == ["eventVersion", "eventSource", "awsRegion", "eventTime", "eventName", "userIdentity",
+                           "requestParameters", "responseElements", "s3"]
+
+    # Once per upload: a second upload of the key is a second event, with a larger sequencer.
+    alice_s3.put_object(Bucket="photos", Key="uploads/red flower (1)+.jpg", Body=b"again")
+    first, second = events_of(fn, 2)
+    assert second["s3"]["object"]["sequencer"] > first["s3"]["object"]["sequencer"]
+    assert second["s3"]["object"]["size"] == 5
+    time.sleep(1)
+    assert Invocation.objects.filter(function=fn).count() == 2
+
+
+def test_filters_that_do_not_match_run_nothing(setup, alice_s3):
+    fn = setup
+    configure(alice_s3, "photos", lambda_config(fn, "s3:ObjectCreated:Put", prefix="images/", suffix=".png"))
+    alice_s3.put_object(Bucket="photos", Key="images/a.jpg", Body=b"1")  # the suffix differs
+    alice_s3.put_object(Bucket="photos", Key="docs/a.png", Body=b"2")  # the prefix differs
+    alice_s3.put_object(Bucket="photos", Key="Images/a.png", Body=b"3")  # filters are case-sensitive
+    time.sleep(QUIET)
+    assert not Invocation.objects.filter(function=fn).exists()
+    alice_s3.put_object(Bucket="photos", Key="images/b.png", Body=b"4")
+    [event] = events_of(fn, 1)
+    assert event["s3"]["object"]["key"] == "images/b.png"
+    assert Invocation.objects.filter(function=fn).count() == 1
+
+
+def test_a_removal_configuration_ignores_uploads_and_reports_deletes(setup, alice_s3):
+    fn = setup
+    configure(alice_s3, "photos", lambda_config(fn, "s3:ObjectRemoved:*", id="gone"))
+    alice_s3.put_object(Bucket="photos", Key="old file.txt", Body=b"bye")
+    alice_s3.delete_object(Bucket="photos", Key="old file.txt")
+    [event] = events_of(fn, 1)
+    assert event["eventName"] == "ObjectRemoved:Delete" and event["s3"]["configurationId"] == "gone"
+    # Removal events name the key and its sequencer only (no size, no eTag).
+    assert set(event["s3"]["object"]) == {"key", "sequencer"}
+    assert event["s3"]["object"]["key"] == "old+file.txt"
+    assert Invocation.objects.filter(function=fn).count() == 1
+
+
+def test_killing_the_worker_right_after_an_upload_still_delivers_the_event(setup, alice_s3, worker):
+    fn = setup
+    configure(alice_s3, "photos", lambda_config(fn))
+    alice_s3.put_object(Bucket="photos", Key="during-a-crash.txt", Body=b"x")
+    worker.kill()  # SIGKILL: whatever it had taken is neither run nor acknowledged
+    worker.start()
+    [event] = events_of(fn, 1, timeout=90)
+    assert event["s3"]["object"]["key"] == "during-a-crash.txt"
+    time.sleep(QUIET)
+    rows = list(Invocation.objects.filter(function=fn))
+    assert len(rows) == 1 and rows[0].status == Invocation.Status.SUCCEEDED
+
+
+def error_of(call) -> dict:
+    with pytest.raises(ClientError) as caught:
+        call()
+    return caught.value.response["Error"]
+
+
+def test_bad_configurations_are_refused_and_nothing_changes(setup, alice_s3, alice_lambda, alice_account):
+    fn = setup
+    good = lambda_config(fn, "s3:ObjectCreated:*", prefix="in/", id="good")
+    configure(alice_s3, "photos", good)
+    before = stored(alice_s3, "photos")
+
+    def refused(*configs: dict) -> dict:
+        error = error_of(lambda: configure(alice_s3, "photos", *configs))
+        assert stored(alice_s3, "photos") == before
+        return error
+
+    # A function S3 may not invoke: missing, or its policy does not name this bucket.
+    missing = f"arn:aws:lambda:{settings.LAMBDA_REGION}:{alice_account.account_id}:function:nope"
+    error = refused({"LambdaFunctionArn": missing, "Events": ["s3:ObjectCreated:*"]})
+    assert error == {"Code": "InvalidArgument", "Message": "Unable to validate the following destination "
+                     "configurations", "ArgumentName1": f"{missing}, null",
+                     "ArgumentValue1": f"Not authorized to invoke function [{missing}]"}
+    stranger = python_function(alice_account, ECHO, name="stranger")
+    alice_s3.create_bucket(Bucket="elsewhere")
+    allow_s3(alice_lambda, stranger, "elsewhere", alice_account.account_id)
+    error = refused(lambda_config(stranger))
+    assert error["Code"] == "InvalidArgument" and error["ArgumentName1"] == f"{stranger.arn}, null"
+    assert error_of(lambda: configure(alice_s3, "photos", lambda_config(fn, "s3:ObjectCreated:*", id="good"),
+                                      lambda_config(stranger, "s3:ObjectRemoved:*")))["ArgumentValue1"] == \
+        f"Not authorized to invoke function [{stranger.arn}]"
+    # Overlaps: two configurations one event could both match.
+    error = refused(lambda_config(fn, "s3:ObjectCreated:*"), lambda_config(fn, "s3:ObjectCreated:Put"))
+    assert error["Message"] == "Configurations overlap. Configurations on the same bucket cannot share a " \
+                               "common event type."
+    assert error["ArgumentName"] == "Event" and error["ArgumentValue"] == "s3:ObjectCreated:*, s3:ObjectCreated:Put"
+    for a, b in ((dict(prefix="images/"), {}), (dict(prefix="images/"), dict(prefix="images/2024/")),
+                 (dict(suffix=".jpg"), dict(suffix="jpg")), (dict(prefix="images/"), dict(suffix=".jpg"))):
+        error = refused(lambda_config(fn, **a), lambda_config(fn, **b))
+        assert error["Message"] == ("Configuration is ambiguously defined. Cannot have overlapping suffixes in two "
+                                    "rules if the prefixes are overlapping for the same event type."), (a, b)
+    # Events and filters S3 does not take.
+    error = refused(lambda_config(fn, "s3:ObjectTagging:*"))
+    assert error["Message"] == "The event is not supported for notifications"
+    assert error["ArgumentValue"] == "s3:ObjectTagging:*"
+    two_prefixes = lambda_config(fn, prefix="a/")
+    two_prefixes["Filter"]["Key"]["FilterRules"].append({"Name": "prefix", "Value": "b/"})
+    assert refused(two_prefixes)["Message"] == "Cannot specify more than one prefix rule in a filter."
+    odd = lambda_config(fn)
+    odd["Filter"] = {"Key": {"FilterRules": [{"Name": "middle", "Value": "x"}]}}
+    assert refused(odd)["Message"] == "filter rule name must be either prefix or suffix"
+    # Destinations this server does not serve: said plainly, nothing changed.
+    error = error_of(lambda: alice_s3.put_bucket_notification_configuration(
+        Bucket="photos", NotificationConfiguration={"QueueConfigurations": [
+            {"QueueArn": "arn:aws:sqs:us-east-1:111111111111:q", "Events": ["s3:ObjectCreated:*"]}]}))
+    assert error["Code"] == "NotImplemented" and "SQS" in error["Message"]
+    assert stored(alice_s3, "photos") == before
+
+
+def test_configurations_s3_accepts(setup, alice_s3):
+    fn = setup
+    # Filters no key can satisfy together, or event types apart: no overlap. An Id is made when absent.
+    configure(alice_s3, "photos", lambda_config(fn, prefix="images/", suffix=".jpg"),
+              lambda_config(fn, prefix="images/", suffix=".png"), lambda_config(fn, prefix="videos/"),
+              lambda_config(fn, "s3:ObjectRemoved:*"))
+    configs = stored(alice_s3, "photos")["LambdaFunctionConfigurations"]
+    assert len(configs) == 4 and len({c["Id"] for c in configs}) == 4
+    assert all(re.fullmatch(r"[A-Za-z0-9+/]{48}", c["Id"]) for c in configs)
+    # Uppercase rule names are taken as S3 takes them, and stored as S3 shows them.
+    configure(alice_s3, "photos", {**lambda_config(fn), "Filter": {"Key": {"FilterRules": [
+        {"Name": "Prefix", "Value": "a/"}]}}})
+    assert stored(alice_s3, "photos")["LambdaFunctionConfigurations"][0]["Filter"] == \
+        {"Key": {"FilterRules": [{"Name": "Prefix", "Value": "a/"}]}}
+    # An empty document turns notifications off.
+    alice_s3.put_bucket_notification_configuration(Bucket="photos", NotificationConfiguration={})
+    assert stored(alice_s3, "photos") == {}
+    alice_s3.put_object(Bucket="photos", Key="images/x.jpg", Body=b"1")
+    time.sleep(QUIET)
+    assert not Invocation.objects.filter(function=fn).exists()
+
+
+def test_only_the_buckets_account_reads_or_changes_its_notifications(setup, alice_s3, charlie_s3):
+    fn = setup
+    configure(alice_s3, "photos", lambda_config(fn))
+    assert error_of(lambda: charlie_s3.get_bucket_notification_configuration(Bucket="photos"))["Code"] == \
+        "AccessDenied"
+    assert error_of(lambda: configure(charlie_s3, "photos"))["Code"] == "AccessDenied"
+    assert len(stored(alice_s3, "photos")["LambdaFunctionConfigurations"]) == 1
+    assert error_of(lambda: alice_s3.get_bucket_notification_configuration(Bucket="no-such-bucket"))["Code"] == \
+        "NoSuchBucket"
