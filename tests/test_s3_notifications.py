@@ -249,3 +249,84 @@ def test_only_the_buckets_account_reads_or_changes_its_notifications(setup, alic
     assert len(stored(alice_s3, "photos")["LambdaFunctionConfigurations"]) == 1
     assert error_of(lambda: alice_s3.get_bucket_notification_configuration(Bucket="no-such-bucket"))["Code"] == \
         "NoSuchBucket"
+
+
+# --- In process: the transaction, and the console's test template ---------------------------------
+
+@pytest.fixture
+def configured_bucket(alice_account):
+    from console.s3.services.buckets import bucket_create
+    from console.s3.services.notifications import notification_put
+    from console.services.permissions import permission_add
+
+    fn = python_function(alice_account, ECHO, name="echo")
+    bucket = bucket_create(alice_account, "inbox", settings.LAMBDA_REGION)
+    permission_add(fn, None, statement_id="s3", action="lambda:InvokeFunction", principal="s3.amazonaws.com",
+                   source_arn=bucket.arn, source_account=alice_account.account_id)
+    notification_put(bucket, [lambda_config(fn)])
+    return bucket, fn
+
+
+def store(bucket, key: str, data: bytes):
+    from console.s3 import storage
+    from console.s3.services.events import Change
+    from console.s3.services.objects import object_store
+
+    with storage.BlobWriter() as writer:
+        writer.write(data)
+        change = Change("ObjectCreated:Put", key, writer.size, writer.etag, None, "10.0.0.9", "REQ1")
+        return object_store(bucket, key, writer, {}, change)
+
+
+def test_the_event_commits_with_the_object_or_not_at_all(configured_bucket, monkeypatch,
+                                                         django_capture_on_commit_callbacks):
+    from django.db import transaction
+
+    from console.s3.models import S3Object
+    from executor import invoke as invoke_module
+
+    bucket, fn = configured_bucket
+    with pytest.raises(RuntimeError), transaction.atomic():
+        store(bucket, "rolled-back.txt", b"x")
+        raise RuntimeError("the change fails after the object's row was written")
+    assert not S3Object.objects.exists() and not Invocation.objects.exists()
+
+    # Redis refusing the message loses nothing: the row is queued, and the reaper sends it.
+    def refuse(request_id):
+        raise ConnectionError("Redis is restarting")
+    monkeypatch.setattr(invoke_module.queues, "send_event", refuse)
+    with django_capture_on_commit_callbacks(execute=True):
+        store(bucket, "kept.txt", b"kept")
+    row = Invocation.objects.get(function=fn)
+    assert row.status == Invocation.Status.QUEUED and row.source == "s3" and row.due is not None
+    assert json.loads(row.payload)["Records"][0]["s3"]["object"]["key"] == "kept.txt"
+
+
+def test_an_event_that_cannot_be_queued_does_not_fail_the_upload(configured_bucket, monkeypatch, caplog):
+    from console.errors import ResourceConflict
+    from console.s3.models import S3Object
+    from console.s3.services import events
+
+    bucket, fn = configured_bucket
+
+    def inactive(*args, **kwargs):
+        raise ResourceConflict("The function is currently in the following state: Pending")
+    monkeypatch.setattr(events, "invoke", inactive)
+    store(bucket, "still-stored.txt", b"x")
+    assert S3Object.objects.filter(key="still-stored.txt").exists()
+    assert "not queued" in caplog.text
+
+
+def test_the_s3_put_test_template_has_the_shape_a_bucket_sends(configured_bucket):
+    from console.s3.services.events import Change, event_record
+    from console.services.saved_events import EVENT_TEMPLATES
+
+    def shape(value):
+        return {k: shape(v) for k, v in value.items()} if isinstance(value, dict) else type(value).__name__
+
+    bucket, _ = configured_bucket
+    sent = event_record(bucket, Change("ObjectCreated:Put", "test/key", 1024, "0123", None, "127.0.0.1", "R"), "id")
+    template = EVENT_TEMPLATES["s3-put"]["Records"][0]
+    assert shape(template) == shape(sent)
+    assert list(template) == list(sent) and list(template["s3"]["object"]) == list(sent["s3"]["object"])
+    assert template["eventVersion"] == sent["eventVersion"] == "2.1"

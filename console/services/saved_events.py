@@ -89,7 +89,7 @@ _API_HTTP = {
 }
 
 _S3_PUT = {"Records": [{
-    "eventVersion": "2.0",
+    "eventVersion": "2.1",  # what a bucket here sends (tests/test_s3_notifications.py compares the shapes)
     "eventSource": "aws:s3",
     "awsRegion": "us-east-1",
     "eventTime": "1970-01-01T00:00:00.000Z",
