@@ -221,7 +221,13 @@ def _comma_list(value: str) -> list[str]:
 
 
 class AddTriggerForm(forms.Form):
-    SOURCES = [("api-gateway", "API Gateway"), ("eventbridge", "EventBridge (CloudWatch Events)")]
+    SOURCES = [("api-gateway", "API Gateway"), ("eventbridge", "EventBridge (CloudWatch Events)"), ("s3", "S3")]
+    # The S3 event types a Lambda trigger takes, named as AWS's console names them.
+    S3_EVENTS = [("s3:ObjectCreated:*", "All object create events"), ("s3:ObjectCreated:Put", "PUT"),
+                 ("s3:ObjectCreated:Post", "POST"), ("s3:ObjectCreated:Copy", "COPY"),
+                 ("s3:ObjectCreated:CompleteMultipartUpload", "Multipart upload completed"),
+                 ("s3:ObjectRemoved:*", "All object delete events"), ("s3:ObjectRemoved:Delete", "Permanently deleted"),
+                 ("s3:ObjectRemoved:DeleteMarkerCreated", "Delete marker created")]
     API_CHOICES = [("new", "Create a new API"), ("existing", "Use an existing API")]
 
     source = forms.ChoiceField(choices=SOURCES, label="Trigger configuration", widget=forms.RadioSelect)
@@ -236,15 +242,27 @@ class AddTriggerForm(forms.Form):
     input = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 4}), strip=False,
                             label="Constant input (JSON text) - optional")
     enabled = forms.BooleanField(required=False, initial=True, label="Enable trigger")
+    bucket = forms.ChoiceField(choices=[], required=False, label="Bucket")
+    s3_events = forms.MultipleChoiceField(choices=S3_EVENTS, required=False, widget=forms.CheckboxSelectMultiple,
+                                          label="Event types")
+    prefix = forms.CharField(max_length=1024, required=False, strip=False, label="Prefix - optional")
+    suffix = forms.CharField(max_length=1024, required=False, strip=False, label="Suffix - optional")
+    recursion_ack = forms.BooleanField(
+        required=False, label="I acknowledge that using the same S3 bucket for both input and output is not "
+                              "recommended and that this configuration can cause recursive invocations, increased "
+                              "Lambda usage, and increased costs.")
 
     # The services' API field names -> this form's fields.
     SERVICE_FIELDS = {"Name": "rule_name", "ScheduleExpression": "schedule_expression", "Input": "input",
                       "RouteKey": "route_key", "ApiId": "api_id", "Target": "route_key"}
+    # S3's ArgumentName of a refused notification configuration -> this form's fields.
+    S3_FIELDS = {"Event": "s3_events", "prefix": "prefix", "suffix": "suffix", "FilterRule": "prefix"}
 
-    def __init__(self, *args, apis=(), **kwargs) -> None:
+    def __init__(self, *args, apis=(), buckets=(), **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["api_id"].choices = [("", "Choose an API")] + [(a.api_id, f"{a.name} ({a.api_id})")
                                                                    for a in apis]
+        self.fields["bucket"].choices = [("", "Choose a bucket")] + [(b.name, b.name) for b in buckets]
 
     def clean(self) -> dict:
         data = super().clean()
@@ -260,6 +278,13 @@ class AddTriggerForm(forms.Form):
                 self.add_error("rule_name", "Enter a rule name.")
             if not data.get("schedule_expression", "").strip():
                 self.add_error("schedule_expression", "Enter a schedule expression, for example rate(5 minutes).")
+        elif data.get("source") == "s3":
+            if not data.get("bucket"):
+                self.add_error("bucket", "Choose a bucket.")
+            if not data.get("s3_events"):
+                self.add_error("s3_events", "Choose at least one event type.")
+            if not data.get("recursion_ack"):
+                self.add_error("recursion_ack", "Acknowledge the risk of recursive invocations to add the trigger.")
         return data
 
 

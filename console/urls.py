@@ -36,6 +36,7 @@ urlpatterns = [
     path(f"{fn}/triggers/rules/<str:rule>/delete", triggers.schedule_rule_delete_view, name="function-rule-delete"),
     path(f"{fn}/triggers/routes/<str:api_id>/<str:route_id>/delete", triggers.http_route_delete_view,
          name="function-route-delete"),
+    path(f"{fn}/triggers/s3/<str:bucket>/delete", triggers.s3_trigger_delete_view, name="function-s3-trigger-delete"),
     path(f"{fn}/destinations/add", triggers.destination_add, name="function-destination-add"),
     path(f"{fn}/async/edit", triggers.async_config_edit, name="function-async-edit"),
     path(f"{fn}/url/edit", triggers.function_url_edit, name="function-url-edit"),

@@ -330,3 +330,80 @@ def test_the_s3_put_test_template_has_the_shape_a_bucket_sends(configured_bucket
     assert shape(template) == shape(sent)
     assert list(template) == list(sent) and list(template["s3"]["object"]) == list(sent["s3"]["object"])
     assert template["eventVersion"] == sent["eventVersion"] == "2.1"
+
+
+# --- The console: Add trigger -> S3, the diagram, the Triggers list --------------------------------
+
+def test_console_adds_an_s3_trigger_as_awss_console_does(alice_client, alice_account, charlie_client, alice_s3):
+    from django.urls import reverse
+
+    from console.models import FunctionPermission
+    from console.s3.models import Bucket
+    from console.s3.services.buckets import bucket_create
+
+    fn = python_function(alice_account, ECHO, name="hello")
+    bucket_create(alice_account, "uploads", settings.LAMBDA_REGION)
+    add = reverse("function-trigger-add", args=["hello"])
+    page = alice_client.get(add + "?source=s3").content.decode()
+    assert '<option value="uploads">uploads</option>' in page and "All object create events" in page
+    form = {"source": "s3", "bucket": "uploads", "s3_events": ["s3:ObjectCreated:*"], "prefix": "images/",
+            "suffix": ".jpg", "recursion_ack": "on"}
+    response = alice_client.post(add, form)
+    assert response.status_code == 302 and response.url == reverse("function", args=["hello"])
+
+    # The statement AWS's console adds, then the bucket's configuration.
+    [permission] = FunctionPermission.objects.filter(function=fn)
+    statement = permission.statement
+    assert statement["Principal"] == {"Service": "s3.amazonaws.com"} and statement["Action"] == "lambda:InvokeFunction"
+    assert statement["Condition"] == {"StringEquals": {"AWS:SourceAccount": alice_account.account_id},
+                                      "ArnLike": {"AWS:SourceArn": "arn:aws:s3:::uploads"}}
+    [config] = Bucket.objects.get(name="uploads").notification_configuration["LambdaFunctionConfigurations"]
+    assert config["LambdaFunctionArn"] == fn.arn and config["Events"] == ["s3:ObjectCreated:*"]
+    assert config["Filter"]["Key"]["FilterRules"] == [{"Name": "Prefix", "Value": "images/"},
+                                                      {"Name": "Suffix", "Value": ".jpg"}]
+
+    # Shown in the overview diagram and the Triggers list.
+    page = alice_client.get(reverse("function", args=["hello"])).content.decode()
+    diagram = page.split('id="overview-diagram"')[1].split('<dl class="overview">')[0]
+    assert "diagram-node trigger s3" in diagram and "uploads" in diagram
+    triggers = alice_client.get(reverse("function-configuration", args=["hello"]) + "?section=triggers")
+    row = triggers.content.decode().split(f'id="s3-uploads-{config["Id"]}"')[1].split("</tr>")[0]
+    assert "s3:ObjectCreated:*" in row and "images/" in row and ".jpg" in row and "arn:aws:s3:::uploads" in row
+
+    # It works: an upload through the API runs the function.
+    alice_s3.put_object(Bucket="uploads", Key="images/cat.jpg", Body=b"meow")
+    [event] = events_of(fn, 1)
+    assert event["s3"]["configurationId"] == config["Id"] and event["s3"]["object"]["key"] == "images/cat.jpg"
+
+    # An overlapping second trigger is refused in S3's words, and nothing is added.
+    response = alice_client.post(add, {**form, "prefix": "images/2024/"})
+    assert response.status_code == 400
+    assert "Configuration is ambiguously defined" in response.content.decode()
+    assert len(Bucket.objects.get(name="uploads").notification_configuration["LambdaFunctionConfigurations"]) == 1
+    assert FunctionPermission.objects.filter(function=fn).count() == 1
+    response = alice_client.post(add, {**form, "recursion_ack": ""})
+    assert response.status_code == 400 and "Acknowledge the risk of recursive invocations" in response.content.decode()
+
+    # Removal: the configuration goes; another account cannot remove it.
+    delete = reverse("function-s3-trigger-delete", args=["hello", "uploads"])
+    assert charlie_client.post(delete, {"config_id": config["Id"]}).status_code == 404
+    response = alice_client.post(delete, {"config_id": config["Id"]})
+    assert response.status_code == 302
+    assert Bucket.objects.get(name="uploads").notification_configuration == {}
+    triggers = alice_client.get(reverse("function-configuration", args=["hello"]) + "?section=triggers")
+    assert "s3-uploads-" not in triggers.content.decode()
+
+
+def test_the_console_offers_only_the_accounts_buckets(alice_client, alice_account, charlie_account):
+    from django.urls import reverse
+
+    from console.s3.models import Bucket
+    from console.s3.services.buckets import bucket_create
+
+    python_function(alice_account, ECHO, name="hello")
+    bucket_create(charlie_account, "charlies", settings.LAMBDA_REGION)
+    add = reverse("function-trigger-add", args=["hello"])
+    assert "charlies" not in alice_client.get(add).content.decode()
+    response = alice_client.post(add, {"source": "s3", "bucket": "charlies", "s3_events": ["s3:ObjectCreated:*"],
+                                       "recursion_ack": "on"})
+    assert response.status_code == 400 and Bucket.objects.get(name="charlies").notification_configuration == {}

@@ -8,6 +8,9 @@ from django.urls import reverse
 
 from ..arns import is_latest, parse_function_arn
 from ..models import Account, EventInvokeConfig, Function, FunctionUrlConfig, HttpRoute, Invocation, ScheduleRule
+from ..s3.models import Bucket
+from ..s3.services.notifications import S3_PRINCIPAL, Rule, function_configurations, lambda_configuration_add
+from ..s3.wire.errors import NoSuchBucket
 from .http_apis import http_routes_of_function
 from .permissions import EVENTS, allows_service, permission_add
 from .schedules import schedule_rule_create
@@ -15,13 +18,26 @@ from .schedules import schedule_rule_create
 
 @dataclass
 class Trigger:
-    kind: str  # "function-url" | "http-api" | "schedule"
+    kind: str  # "function-url" | "http-api" | "schedule" | "s3"
     service: str  # as the AWS console names the source
     title: str
     detail: str
     link: str  # where its configuration is shown
     enabled: bool = True
     obj: object = None
+
+
+@dataclass
+class S3Trigger:
+    """One configuration of a bucket's notifications that invokes the function."""
+
+    bucket: Bucket
+    rule: Rule
+
+    @property
+    def qualifier(self) -> str | None:
+        ref = parse_function_arn(self.rule.arn)
+        return ref.qualifier if ref else None
 
 
 @dataclass
@@ -39,7 +55,7 @@ class Overview:
 
 
 def function_triggers(function: Function) -> list[Trigger]:
-    """Every trigger of the function: its URLs, HTTP API routes and schedule rules."""
+    """Every trigger of the function: its URLs, HTTP API routes, schedule rules and buckets."""
     triggers: list[Trigger] = []
     config_url = reverse("function-configuration", args=[function.name])
     for url in FunctionUrlConfig.objects.filter(function=function).order_by("created"):
@@ -55,7 +71,32 @@ def function_triggers(function: Function) -> list[Trigger]:
         triggers.append(Trigger("schedule", "EventBridge (CloudWatch Events)", rule.name, rule.schedule_expression,
                                 f"{config_url}?section=triggers#rule-{rule.name}",
                                 enabled=rule.state == ScheduleRule.RuleState.ENABLED, obj=rule))
+    for bucket, rule in function_configurations(function.account.account_id, function.name):
+        details = [f"Event types: {', '.join(rule.events)}"]
+        details += [f"{name}: {value}" for name, value in (("Prefix", rule.prefix), ("Suffix", rule.suffix)) if value]
+        trigger = S3Trigger(bucket, rule)
+        triggers.append(Trigger("s3", "S3", bucket.name + (f" ({trigger.qualifier})" if trigger.qualifier else ""),
+                                "; ".join(details), f"{config_url}?section=triggers#s3-{bucket.name}-{rule.id}",
+                                obj=trigger))
     return triggers
+
+
+def s3_trigger_add(account: Account, function: Function, bucket_name: str, events: list[str], *,
+                   prefix: str = "", suffix: str = "") -> Rule:
+    """A bucket's notification configuration invoking the function, and the permission that lets S3 do it.
+
+    As AWS's console does: the statement names s3.amazonaws.com, the bucket's ARN as SourceArn and
+    the account as SourceAccount; the configuration is then checked as PutBucketNotificationConfiguration
+    checks it (overlaps refused). The caller wraps this in a transaction, so a refused
+    configuration leaves no statement behind.
+    """
+    bucket = Bucket.objects.select_related("account").filter(account=account, name=bucket_name).first()
+    if bucket is None:
+        raise NoSuchBucket(BucketName=bucket_name)
+    if not allows_service(function, None, S3_PRINCIPAL, bucket.arn, account.account_id):
+        permission_add(function, None, statement_id=f"lambda-{uuid.uuid4()}", action="lambda:InvokeFunction",
+                       principal=S3_PRINCIPAL, source_arn=bucket.arn, source_account=account.account_id)
+    return lambda_configuration_add(bucket, function.arn, events, prefix, suffix)
 
 
 def schedule_trigger_add(account: Account, function: Function, name: str, expression: str, *, input: str = "",

@@ -15,12 +15,15 @@ from ..forms import (AddTriggerForm, AsyncConfigForm, DestinationForm, FunctionU
                      add_mapped_error)
 from ..limits import DEFAULT_MAX_AGE, DEFAULT_RETRIES
 from ..models import EventInvokeConfig, Function, FunctionUrlConfig, ScheduleRule
+from ..s3.models import Bucket
+from ..s3.services.notifications import lambda_configuration_remove, notification_rules
+from ..s3.wire.errors import S3Error
 from ..services.async_config import event_invoke_config_put
 from ..services.function_urls import function_url_create, function_url_delete, function_url_update
 from ..services.http_apis import (http_api_create, http_api_delete, http_api_get, http_apis_list,
                                   http_route_create, http_route_delete, http_route_get)
 from ..services.schedules import next_firings, schedule_rule_delete, schedule_rule_update
-from ..services.triggers import failed_events, function_triggers, schedule_trigger_add
+from ..services.triggers import failed_events, function_triggers, s3_trigger_add, schedule_trigger_add
 from .base import account_of, owned_function
 
 
@@ -59,9 +62,11 @@ def trigger_add(request: HttpRequest, name: str) -> HttpResponse:
     function = owned_function(request, name)
     account = account_of(request)
     apis = http_apis_list(account)
-    form = AddTriggerForm(request.POST or None, apis=apis,
+    buckets = Bucket.objects.filter(account=account).order_by("name")
+    form = AddTriggerForm(request.POST or None, apis=apis, buckets=buckets,
                           initial={"source": request.GET.get("source", "api-gateway"), "api_choice": "new",
-                                   "api_name": f"{function.name}-API", "rule_name": "", "enabled": True})
+                                   "api_name": f"{function.name}-API", "rule_name": "", "enabled": True,
+                                   "s3_events": ["s3:ObjectCreated:*"]})
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -75,6 +80,10 @@ def trigger_add(request: HttpRequest, name: str) -> HttpResponse:
                     http_route_create(api, data["route_key"].strip(), function)
                     done = f"The trigger {api.name} ({data['route_key'].strip()}) was successfully added to " \
                            f"function {function.name}."
+                elif data["source"] == "s3":
+                    s3_trigger_add(account, function, data["bucket"], data["s3_events"], prefix=data["prefix"],
+                                   suffix=data["suffix"])
+                    done = f"The trigger {data['bucket']} was successfully added to function {function.name}."
                 else:
                     rule = schedule_trigger_add(account, function, data["rule_name"], data["schedule_expression"],
                                                 input=data["input"].strip(), description=data["rule_description"],
@@ -83,6 +92,10 @@ def trigger_add(request: HttpRequest, name: str) -> HttpResponse:
         except LambdaError as exc:
             add_mapped_error(form, exc, {**AddTriggerForm.SERVICE_FIELDS,
                                          "Name": "api_name" if data["source"] == "api-gateway" else "rule_name"})
+        except S3Error as exc:  # S3's refusal of the bucket's configuration, in its own words
+            detail = exc.fields.get("ArgumentValue1")
+            form.add_error(AddTriggerForm.S3_FIELDS.get(exc.fields.get("ArgumentName", "")),
+                           f"{exc.message}: {detail}" if detail else exc.message)
         else:
             messages.success(request, done)
             return redirect("function", name=function.name)
@@ -135,6 +148,21 @@ def http_route_delete_view(request: HttpRequest, name: str, api_id: str, route_i
     http_route_delete(route)
     messages.success(request, f"The trigger {route.api.name} ({route.route_key}) was successfully deleted "
                               f"from function {function.name}.")
+    return redirect(_config_url(function, "triggers"))
+
+
+@login_required
+@require_POST
+def s3_trigger_delete_view(request: HttpRequest, name: str, bucket: str) -> HttpResponse:
+    """Removes the S3 trigger: the bucket's configuration (by its Id) that invokes this function."""
+    function = owned_function(request, name)
+    target = Bucket.objects.filter(account=account_of(request), name=bucket).first()
+    config_id = request.POST.get("config_id", "")
+    rule = next((r for r in notification_rules(target) if r.id == config_id), None) if target else None
+    if rule is None or not (rule.arn == function.arn or rule.arn.startswith(function.arn + ":")):
+        raise Http404("Trigger not found")
+    lambda_configuration_remove(target, config_id)
+    messages.success(request, f"The trigger {bucket} was successfully deleted from function {function.name}.")
     return redirect(_config_url(function, "triggers"))
 
 

@@ -253,3 +253,14 @@ def lambda_configuration_remove(bucket: Bucket, config_id: str) -> bool:
         Bucket.objects.filter(pk=bucket.pk).update(notification_configuration=document)
     bucket.notification_configuration = document
     return True
+
+
+def function_configurations(account_id: str, function_name: str) -> list[tuple[Bucket, Rule]]:
+    """Every (bucket, configuration) naming this function (any qualifier): its S3 triggers."""
+    found = []
+    for bucket in Bucket.objects.exclude(notification_configuration={}).order_by("name"):
+        for rule in notification_rules(bucket):
+            ref = parse_function_arn(rule.arn)
+            if ref is not None and ref.account == account_id and ref.name == function_name:
+                found.append((bucket, rule))
+    return found
