@@ -407,3 +407,37 @@ def test_the_console_offers_only_the_accounts_buckets(alice_client, alice_accoun
     response = alice_client.post(add, {"source": "s3", "bucket": "charlies", "s3_events": ["s3:ObjectCreated:*"],
                                        "recursion_ack": "on"})
     assert response.status_code == 400 and Bucket.objects.get(name="charlies").notification_configuration == {}
+
+
+@pytest.mark.browser
+def test_add_an_s3_trigger_in_the_browser_and_see_it_run(alice_page, alice_account, alice_s3):
+    from playwright.sync_api import expect
+
+    page = alice_page
+    fn = python_function(alice_account, ECHO, name="on-upload")
+    alice_s3.create_bucket(Bucket="dropbox")
+    page.goto("/functions/on-upload")
+    diagram = page.locator("#overview-diagram")
+    diagram.get_by_role("link", name="+ Add trigger").click()
+    page.get_by_role("radio", name="S3").check()
+    page.get_by_label("Bucket", exact=True).select_option("dropbox")
+    expect(page.get_by_label("All object create events")).to_be_checked()
+    page.get_by_label("Suffix - optional").fill(".txt")
+    page.get_by_label("I acknowledge that using the same S3 bucket").check()
+    page.get_by_role("button", name="Add", exact=True).click()
+    expect(page.locator(".flash.success")).to_contain_text("The trigger dropbox was successfully added")
+    expect(diagram.locator(".diagram-node.s3")).to_contain_text("dropbox")
+
+    alice_s3.put_object(Bucket="dropbox", Key="notes/hello world.txt", Body=b"hi")
+    [event] = events_of(fn, 1)
+    assert event["s3"]["object"]["key"] == "notes/hello+world.txt"
+
+    page.get_by_role("link", name="Configuration", exact=True).click()
+    page.get_by_role("link", name="Triggers", exact=True).click()
+    row = page.locator("#triggers-table tr", has_text="dropbox")
+    expect(row).to_contain_text("s3:ObjectCreated:*")
+    expect(row).to_contain_text(".txt")
+    page.on("dialog", lambda dialog: dialog.accept())
+    row.get_by_role("button", name="Delete").click()
+    expect(page.locator(".flash.success")).to_contain_text("The trigger dropbox was successfully deleted")
+    assert stored(alice_s3, "dropbox") == {}
