@@ -232,6 +232,12 @@ def test_configurations_s3_accepts(setup, alice_s3):
         {"Name": "Prefix", "Value": "a/"}]}}})
     assert stored(alice_s3, "photos")["LambdaFunctionConfigurations"][0]["Filter"] == \
         {"Key": {"FilterRules": [{"Name": "Prefix", "Value": "a/"}]}}
+    # SkipDestinationValidation: a function not there yet is taken (and its events dropped until it is).
+    missing = dict(lambda_config(fn), LambdaFunctionArn=fn.arn + "-not-yet")
+    alice_s3.put_bucket_notification_configuration(
+        Bucket="photos", NotificationConfiguration={"LambdaFunctionConfigurations": [missing]},
+        SkipDestinationValidation=True)
+    assert stored(alice_s3, "photos")["LambdaFunctionConfigurations"][0]["LambdaFunctionArn"] == fn.arn + "-not-yet"
     # An empty document turns notifications off.
     alice_s3.put_bucket_notification_configuration(Bucket="photos", NotificationConfiguration={})
     assert stored(alice_s3, "photos") == {}
@@ -315,6 +321,25 @@ def test_an_event_that_cannot_be_queued_does_not_fail_the_upload(configured_buck
     store(bucket, "still-stored.txt", b"x")
     assert S3Object.objects.filter(key="still-stored.txt").exists()
     assert "not queued" in caplog.text
+
+
+def test_a_function_of_another_account_is_invoked_when_its_policy_allows_the_bucket(configured_bucket,
+                                                                                    charlie_account):
+    from console.s3.services.notifications import notification_put
+    from console.services.permissions import permission_add
+    from console.s3.wire.errors import InvalidArgument
+
+    bucket, _ = configured_bucket
+    theirs = python_function(charlie_account, ECHO, name="theirs")
+    with pytest.raises(InvalidArgument):
+        notification_put(bucket, [lambda_config(theirs)])
+    # Lambda developer guide: the other account's function names the bucket and its owner.
+    permission_add(theirs, None, statement_id="from-alice", action="lambda:InvokeFunction",
+                   principal="s3.amazonaws.com", source_arn=bucket.arn, source_account=bucket.account.account_id)
+    notification_put(bucket, [lambda_config(theirs)])
+    store(bucket, "for-charlie.txt", b"x")
+    row = Invocation.objects.get(function=theirs)
+    assert row.source == "s3" and json.loads(row.payload)["Records"][0]["s3"]["bucket"]["name"] == "inbox"
 
 
 def test_the_s3_put_test_template_has_the_shape_a_bucket_sends(configured_bucket):
