@@ -466,3 +466,21 @@ def test_add_an_s3_trigger_in_the_browser_and_see_it_run(alice_page, alice_accou
     row.get_by_role("button", name="Delete").click()
     expect(page.locator(".flash.success")).to_contain_text("The trigger dropbox was successfully deleted")
     assert stored(alice_s3, "dropbox") == {}
+
+
+def test_copies_and_batch_deletes_send_their_own_events(setup, alice_s3):
+    fn = setup
+    configure(alice_s3, "photos", lambda_config(fn, "s3:ObjectCreated:Copy", id="copies"),
+              lambda_config(fn, "s3:ObjectRemoved:Delete", id="deletes"))
+    alice_s3.put_object(Bucket="photos", Key="original.txt", Body=b"twelve bytes")  # a Put: no event
+    alice_s3.copy_object(Bucket="photos", Key="copy.txt", CopySource={"Bucket": "photos", "Key": "original.txt"})
+    [copied] = events_of(fn, 1)
+    assert copied["eventName"] == "ObjectCreated:Copy" and copied["s3"]["configurationId"] == "copies"
+    assert copied["s3"]["object"]["size"] == 12
+    assert copied["s3"]["object"]["eTag"] == hashlib.md5(b"twelve bytes").hexdigest()
+    alice_s3.delete_objects(Bucket="photos", Delete={"Objects": [{"Key": "original.txt"}, {"Key": "copy.txt"}]})
+    events = events_of(fn, 3)[1:]
+    assert sorted(e["s3"]["object"]["key"] for e in events) == ["copy.txt", "original.txt"]
+    assert {e["eventName"] for e in events} == {"ObjectRemoved:Delete"}
+    time.sleep(1)
+    assert Invocation.objects.filter(function=fn).count() == 3
