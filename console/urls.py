@@ -16,6 +16,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("console.api.urls")),
     path("", include("console.iam.urls")),
+    path("", include("console.s3.urls")),
     path("health", health, name="health"),
     path("login", auth.login, name="login"),
     path("logout", auth.logout, name="logout"),

@@ -1,0 +1,25 @@
+"""What every S3 page needs: the caller's bucket (another account's is a 404) and who acts."""
+from __future__ import annotations
+
+from django.http import Http404, HttpRequest
+
+from ...sigv4 import Principal
+from ...views.base import account_of
+from ..models import Bucket
+
+
+def owned_bucket(request: HttpRequest, name: str) -> Bucket:
+    """The caller's bucket by name; any other account's bucket, like a missing one, is a 404."""
+    bucket = Bucket.objects.select_related("account").filter(name=name, account=account_of(request)).first()
+    if bucket is None:
+        raise Http404("Bucket not found")
+    return bucket
+
+
+def console_principal(request: HttpRequest) -> Principal:
+    """The console's user, acting as their account (as its access keys do), for events' userIdentity."""
+    return Principal(account=account_of(request))
+
+
+def client_ip(request: HttpRequest) -> str:
+    return request.META.get("REMOTE_ADDR") or "127.0.0.1"
