@@ -148,7 +148,7 @@ def test_browser_lists_folders_then_objects_of_one_level(alice_client, bucket):
     for key in ("b.txt", "a.txt", "docs/", "docs/x.txt", "docs/deep/y.txt", "img/cat.png", "docs0"):
         put(bucket, key)
     root = alice_client.get(reverse("s3-bucket", args=["photos"]))
-    assert listed(root) == ["a.txt", "b.txt", "docs/", "docs0", "img/"]  # S3's key order
+    assert listed(root) == ["docs/", "img/", "a.txt", "b.txt", "docs0"]  # folders first, then S3's key order
     assert "Objects (5)" in text_of(root)
     docs = alice_client.get(reverse("s3-bucket", args=["photos"]), {"prefix": "docs/"})
     assert listed(docs) == ["docs/deep/", "docs/x.txt"]  # the folder's own marker is not listed
@@ -167,15 +167,15 @@ def test_browser_pages_forward_and_back(alice_client, bucket, monkeypatch):
         put(bucket, key)
     url = reverse("s3-bucket", args=["photos"])
     first = alice_client.get(url)
-    assert listed(first) == ["a", "b/"]
+    assert listed(first) == ["b/", "a"]
     assert 'rel="prev"' not in first.content.decode()
     pages, response = [listed(first)], first
     while (match := re.search(r'href="([^"]+)" rel="next"', response.content.decode())):
         response = alice_client.get(match.group(1).replace("&amp;", "&"))
         pages.append(listed(response))
-    assert pages == [["a", "b/"], ["c", "d/"], ["e"]]
+    assert pages == [["b/", "a"], ["d/", "c"], ["e"]]  # pages in key order, folders first on each
     back = re.search(r'href="([^"]+)" rel="prev"', response.content.decode()).group(1).replace("&amp;", "&")
-    assert listed(alice_client.get(back)) == ["c", "d/"]
+    assert listed(alice_client.get(back)) == ["d/", "c"]
     assert level_list(bucket, "", after="not base64!", page_size=2).entries[0].key == "a"  # a bad token: page 1
 
 

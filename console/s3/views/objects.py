@@ -57,7 +57,7 @@ def bucket_page(request: HttpRequest, name: str) -> HttpResponse:
                               before=request.GET.get("before"), page_size=PAGE_SIZE)
     rows = [{"entry": entry, "name": entry.key[len(prefix):], "type": display.type_label(entry.key),
              "url": bucket_url(bucket, entry.key) if entry.is_folder else object_page_url(bucket, entry.key)}
-            for entry in level.entries]
+            for entry in sorted(level.entries, key=lambda e: not e.is_folder)]  # folders first, as the console shows a page
     context.update({
         "prefix": prefix, "search": search, "rows": rows, "crumbs": display.folder_crumbs(prefix),
         "next_url": level.next_token and bucket_url(bucket, prefix, search=search, after=level.next_token),
