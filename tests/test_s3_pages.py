@@ -59,6 +59,8 @@ def listed(response) -> list[str]:
     return re.findall(r'<tr data-key="([^"]*)"', response.content.decode())
 
 
+# Uploads run on the API's thread pool, whose database connections only see committed rows:
+# their tests use `transactional_db`.
 def csrf_client(user) -> tuple[Client, str]:
     client = Client(enforce_csrf_checks=True)
     client.force_login(user)
@@ -72,6 +74,9 @@ def test_pages_need_login(client, bucket):
     for url in (reverse("s3-buckets"), reverse("s3-bucket", args=["photos"]), reverse("s3-bucket-create")):
         response = client.get(url)
         assert response.status_code == 302 and response["Location"].startswith("/login"), url
+    upload = client.generic("PUT", reverse("s3-upload", args=["photos"]) + "?key=a", b"x")
+    assert upload.status_code == 403 and upload.json()["code"] == "AccessDenied"  # JSON for the page's XHR
+    assert not S3Object.objects.exists()
 
 
 def test_top_bar_links_s3_beside_roles(alice_client):
@@ -200,7 +205,7 @@ def test_create_folder_refuses_a_slash_and_an_existing_folder(alice_client, buck
 
 # --- Uploads, downloads, deletes ----------------------------------------------------------------
 
-def test_upload_streams_the_body_into_an_object_and_notifies(alice, bucket, changes):
+def test_upload_streams_the_body_into_an_object_and_notifies(transactional_db, alice, bucket, changes):
     client, token = csrf_client(alice)
     data = bytes(range(256)) * 4096  # 1 MB
     response = client.generic("PUT", reverse("s3-upload", args=["photos"]) + "?key=docs/a%20b%2Bc.bin", data,
@@ -218,14 +223,14 @@ def test_upload_streams_the_body_into_an_object_and_notifies(alice, bucket, chan
     assert change.principal.account == bucket.account
 
 
-def test_upload_guesses_the_type_from_the_name_when_the_browser_gives_none(alice, bucket):
+def test_upload_guesses_the_type_from_the_name_when_the_browser_gives_none(transactional_db, alice, bucket):
     client, token = csrf_client(alice)
     client.generic("PUT", reverse("s3-upload", args=["photos"]) + "?key=cat.png", PNG, content_type="",
                    HTTP_X_CSRFTOKEN=token)
     assert S3Object.objects.get(key="cat.png").content_type == "image/png"
 
 
-def test_upload_refusals_store_nothing(alice, bucket, settings, changes):
+def test_upload_refusals_store_nothing(transactional_db, alice, bucket, settings, changes):
     client, token = csrf_client(alice)
     url = reverse("s3-upload", args=["photos"])
     assert client.generic("PUT", url + "?key=a", b"x").status_code == 403  # no CSRF header
@@ -330,7 +335,7 @@ def test_properties_show_the_event_notifications(alice_client, bucket, alice_acc
 
 # --- Ownership ---------------------------------------------------------------------------------
 
-def test_outsider_gets_404_and_changes_nothing(alice, charlie, bucket, changes):
+def test_outsider_gets_404_and_changes_nothing(transactional_db, alice, charlie, bucket, changes):
     put(bucket, "a.txt")
     changes.clear()
     client, token = csrf_client(charlie)

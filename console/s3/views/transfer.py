@@ -16,6 +16,7 @@ from typing import AsyncIterator
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.db import close_old_connections
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_http_methods
@@ -48,12 +49,28 @@ def _content_type(request: HttpRequest, key: str) -> str:
     return guessed or "binary/octet-stream"
 
 
-@login_required
 @require_http_methods(["PUT"])
-def object_upload(request: HttpRequest, name: str) -> JsonResponse:
-    """PUT the request's body as the object `?key=` (session and CSRF header, from the browser)."""
-    bucket = owned_bucket(request, name)
-    key = request.GET.get("key", "")
+async def object_upload(request: HttpRequest, name: str) -> JsonResponse:
+    """PUT the request's body as the object `?key=` (session and CSRF header, from the browser).
+
+    Copying a large body takes a while: it runs on the API's pool, not on the one thread Django
+    gives every sync view, so the console's other pages keep answering meanwhile."""
+    if not (await request.auser()).is_authenticated:  # an XHR cannot follow a redirect to the login page
+        return JsonResponse({"code": "AccessDenied", "message": "Your session has ended. Log in again."},
+                            status=403)
+    return await sync_to_async(_upload, thread_sensitive=False, executor=EXECUTOR)(request, name)
+
+
+def _upload(request: HttpRequest, name: str) -> JsonResponse:
+    close_old_connections()
+    try:
+        bucket = owned_bucket(request, name)
+        return _store(request, bucket, request.GET.get("key", ""))
+    finally:
+        close_old_connections()
+
+
+def _store(request: HttpRequest, bucket, key: str) -> JsonResponse:
     limit = settings.LAMBDA_S3_MAX_OBJECT_SIZE
     try:
         if not key:
