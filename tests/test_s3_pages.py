@@ -244,6 +244,8 @@ def test_upload_refusals_store_nothing(transactional_db, alice, bucket, settings
     assert not S3Object.objects.exists() and not changes
 
 
+# Daphne serves the download's async iterator as it comes; Django's sync test client gathers it (and says so).
+@pytest.mark.filterwarnings("ignore:StreamingHttpResponse must consume asynchronous iterators")
 def test_download_is_an_attachment(alice_client, bucket):
     data = b"col1,col2\n" * 50000
     put(bucket, "reports/q1 2026.csv", data, "text/csv")
@@ -296,6 +298,7 @@ def test_text_preview_is_escaped_and_cut_at_64_kb(alice_client, bucket):
                                                                {"prefix": "page.html"}))
 
 
+@pytest.mark.filterwarnings("ignore:StreamingHttpResponse must consume asynchronous iterators")
 def test_image_preview_is_served_inline_only_for_raster_images(alice_client, bucket):
     put(bucket, "cat.png", PNG, "image/png")
     put(bucket, "logo.svg", b"<svg xmlns='http://www.w3.org/2000/svg'><script>alert(1)</script></svg>",
