@@ -2,6 +2,7 @@
 the S3 console words it (event types, object types, previews)."""
 from __future__ import annotations
 
+import codecs
 import posixpath
 from dataclasses import dataclass
 from urllib.parse import quote
@@ -60,9 +61,10 @@ def text_preview(obj: S3Object) -> tuple[str, bool] | None:
         head = handle.read(TEXT_PREVIEW_BYTES)
     if b"\x00" in head:
         return None
-    # A multi-byte character cut at the 64 KB mark is not an error.
-    text = head.decode("utf-8", "ignore" if len(head) == TEXT_PREVIEW_BYTES else "replace")
-    return text, obj.size > TEXT_PREVIEW_BYTES
+    cut = obj.size > len(head)
+    # Not final when cut: a character split at the 64 KB mark is left out, not shown as an error.
+    text = codecs.getincrementaldecoder("utf-8")("replace").decode(head, final=not cut)
+    return text, cut
 
 
 def s3_uri(bucket: Bucket, key: str = "") -> str:
