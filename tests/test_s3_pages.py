@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import html
 import re
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.test import Client
@@ -59,8 +60,16 @@ def listed(response) -> list[str]:
     return re.findall(r'<tr data-key="([^"]*)"', response.content.decode())
 
 
-# Uploads run on the API's thread pool, whose database connections only see committed rows:
-# their tests use `transactional_db`.
+def upload(client: Client, key: str, data: bytes, bucket: str = "photos", **extra):
+    """PUT through the upload view. It is async: the test client runs it with async_to_sync, which
+    refuses a thread with a running event loop (Playwright's, once a browser test ran), so in a
+    thread of its own. It works on the API's thread pool, whose database connections only see
+    committed rows: its tests use `transactional_db`."""
+    url = reverse("s3-upload", args=[bucket]) + "?key=" + key
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(client.generic, "PUT", url, data, **extra).result()
+
+
 def csrf_client(user) -> tuple[Client, str]:
     client = Client(enforce_csrf_checks=True)
     client.force_login(user)
@@ -74,8 +83,8 @@ def test_pages_need_login(client, bucket):
     for url in (reverse("s3-buckets"), reverse("s3-bucket", args=["photos"]), reverse("s3-bucket-create")):
         response = client.get(url)
         assert response.status_code == 302 and response["Location"].startswith("/login"), url
-    upload = client.generic("PUT", reverse("s3-upload", args=["photos"]) + "?key=a", b"x")
-    assert upload.status_code == 403 and upload.json()["code"] == "AccessDenied"  # JSON for the page's XHR
+    anonymous = upload(client, "a", b"x")
+    assert anonymous.status_code == 403 and anonymous.json()["code"] == "AccessDenied"  # JSON for the page's XHR
     assert not S3Object.objects.exists()
 
 
@@ -208,8 +217,7 @@ def test_create_folder_refuses_a_slash_and_an_existing_folder(alice_client, buck
 def test_upload_streams_the_body_into_an_object_and_notifies(transactional_db, alice, bucket, changes):
     client, token = csrf_client(alice)
     data = bytes(range(256)) * 4096  # 1 MB
-    response = client.generic("PUT", reverse("s3-upload", args=["photos"]) + "?key=docs/a%20b%2Bc.bin", data,
-                              content_type="application/x-thing", HTTP_X_CSRFTOKEN=token)
+    response = upload(client, "docs/a%20b%2Bc.bin", data, content_type="application/x-thing", HTTP_X_CSRFTOKEN=token)
     assert response.status_code == 200
     etag = hashlib.md5(data).hexdigest()
     assert response.json() == {"key": "docs/a b+c.bin", "size": len(data), "etag": f'"{etag}"'}
@@ -225,20 +233,18 @@ def test_upload_streams_the_body_into_an_object_and_notifies(transactional_db, a
 
 def test_upload_guesses_the_type_from_the_name_when_the_browser_gives_none(transactional_db, alice, bucket):
     client, token = csrf_client(alice)
-    client.generic("PUT", reverse("s3-upload", args=["photos"]) + "?key=cat.png", PNG, content_type="",
-                   HTTP_X_CSRFTOKEN=token)
+    upload(client, "cat.png", PNG, content_type="", HTTP_X_CSRFTOKEN=token)
     assert S3Object.objects.get(key="cat.png").content_type == "image/png"
 
 
 def test_upload_refusals_store_nothing(transactional_db, alice, bucket, settings, changes):
     client, token = csrf_client(alice)
-    url = reverse("s3-upload", args=["photos"])
-    assert client.generic("PUT", url + "?key=a", b"x").status_code == 403  # no CSRF header
-    assert client.get(url + "?key=a").status_code == 405
-    long_key = client.generic("PUT", url + "?key=" + "k" * 1025, b"x", HTTP_X_CSRFTOKEN=token)
+    assert upload(client, "a", b"x").status_code == 403  # no CSRF header
+    assert client.get(reverse("s3-upload", args=["photos"]) + "?key=a").status_code == 405
+    long_key = upload(client, "k" * 1025, b"x", HTTP_X_CSRFTOKEN=token)
     assert long_key.status_code == 400 and long_key.json()["code"] == "KeyTooLongError"
     settings.LAMBDA_S3_MAX_OBJECT_SIZE = 10
-    too_big = client.generic("PUT", url + "?key=big", b"x" * 11, HTTP_X_CSRFTOKEN=token)
+    too_big = upload(client, "big", b"x" * 11, HTTP_X_CSRFTOKEN=token)
     assert too_big.status_code == 400 and too_big.json() == {
         "code": "EntityTooLarge", "message": "Your proposed upload exceeds the maximum allowed size"}
     assert not S3Object.objects.exists() and not changes
@@ -352,7 +358,6 @@ def test_outsider_gets_404_and_changes_nothing(transactional_db, alice, charlie,
                       (reverse("s3-folder-create", args=["photos"]), {"name": "x"}),
                       (reverse("s3-objects-delete", args=["photos"]), {"key": "a.txt", "confirm": "permanently delete"})):
         assert client.post(url, {**data, "csrfmiddlewaretoken": token}).status_code == 404, url
-    upload = client.generic("PUT", reverse("s3-upload", args=["photos"]) + "?key=b", b"x", HTTP_X_CSRFTOKEN=token)
-    assert upload.status_code == 404
+    assert upload(client, "b", b"x", HTTP_X_CSRFTOKEN=token).status_code == 404
     assert list(S3Object.objects.values_list("key", flat=True)) == ["a.txt"] and not changes
     assert Bucket.objects.filter(name="photos").exists()
