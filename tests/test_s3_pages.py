@@ -65,9 +65,12 @@ def upload(client: Client, key: str, data: bytes, bucket: str = "photos", **extr
     refuses a thread with a running event loop (Playwright's, once a browser test ran), so in a
     thread of its own. It works on the API's thread pool, whose database connections only see
     committed rows: its tests use `transactional_db`."""
-    url = reverse("s3-upload", args=[bucket]) + "?key=" + key
+    return in_thread(client.generic, "PUT", reverse("s3-upload", args=[bucket]) + "?key=" + key, data, **extra)
+
+
+def in_thread(call, *args, **kwargs):
     with ThreadPoolExecutor(1) as pool:
-        return pool.submit(client.generic, "PUT", url, data, **extra).result()
+        return pool.submit(call, *args, **kwargs).result()
 
 
 def csrf_client(user) -> tuple[Client, str]:
@@ -240,7 +243,7 @@ def test_upload_guesses_the_type_from_the_name_when_the_browser_gives_none(trans
 def test_upload_refusals_store_nothing(transactional_db, alice, bucket, settings, changes):
     client, token = csrf_client(alice)
     assert upload(client, "a", b"x").status_code == 403  # no CSRF header
-    assert client.get(reverse("s3-upload", args=["photos"]) + "?key=a").status_code == 405
+    assert in_thread(client.get, reverse("s3-upload", args=["photos"]) + "?key=a").status_code == 405
     long_key = upload(client, "k" * 1025, b"x", HTTP_X_CSRFTOKEN=token)
     assert long_key.status_code == 400 and long_key.json()["code"] == "KeyTooLongError"
     settings.LAMBDA_S3_MAX_OBJECT_SIZE = 10
