@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import html
+import json
 import re
 from concurrent.futures import ThreadPoolExecutor
 
@@ -231,7 +232,30 @@ def test_upload_streams_the_body_into_an_object_and_notifies(transactional_db, a
     [change] = changes
     assert (change.event_name, change.key, change.size, change.etag) == ("ObjectCreated:Put", "docs/a b+c.bin",
                                                                          len(data), etag)
-    assert change.principal.account == bucket.account
+    assert change.principal is None  # the console: the event names the bucket's owner
+
+
+def test_an_upload_queues_the_buckets_notification_as_putobject_does(transactional_db, alice, alice_account,
+                                                                     monkeypatch):
+    from console.models import Invocation
+    from console.s3.services.notifications import notification_put
+    from console.services.permissions import permission_add
+    from executor import invoke as invoke_module
+
+    sent = []
+    monkeypatch.setattr(invoke_module.queues, "send_event", sent.append)  # no worker here: the message is kept
+    fn = python_function(alice_account, "def lambda_handler(e, c):\n    return e\n", name="on-upload")
+    bucket = bucket_create(alice_account, "inbox", "us-east-1")
+    permission_add(fn, None, statement_id="s3", action="lambda:InvokeFunction", principal="s3.amazonaws.com",
+                   source_arn=bucket.arn, source_account=alice_account.account_id)
+    notification_put(bucket, [{"LambdaFunctionArn": fn.arn, "Events": ["s3:ObjectCreated:*"]}])
+    client, token = csrf_client(alice)
+    assert upload(client, "in/red%20flower.jpg", b"jpeg", bucket="inbox", HTTP_X_CSRFTOKEN=token).status_code == 200
+    row = Invocation.objects.get(function=fn)
+    [record] = json.loads(row.payload)["Records"]
+    assert row.source == "s3" and len(sent) == 1
+    assert record["eventName"] == "ObjectCreated:Put" and record["s3"]["bucket"]["name"] == "inbox"
+    assert record["s3"]["object"]["key"] == "in/red+flower.jpg" and record["s3"]["object"]["size"] == 4
 
 
 def test_upload_guesses_the_type_from_the_name_when_the_browser_gives_none(transactional_db, alice, bucket):

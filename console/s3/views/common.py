@@ -1,9 +1,11 @@
-"""What every S3 page needs: the caller's bucket (another account's is a 404) and who acts."""
+"""What every S3 page needs: the caller's bucket (another account's is a 404).
+
+Changes made in the console carry no signed principal (None): services/events.py names the
+bucket's owner as the event's userIdentity then, as for any console user of the account."""
 from __future__ import annotations
 
 from django.http import Http404, HttpRequest
 
-from ...sigv4 import Principal
 from ...views.base import account_of
 from ..models import Bucket
 
@@ -14,11 +16,6 @@ def owned_bucket(request: HttpRequest, name: str) -> Bucket:
     if bucket is None:
         raise Http404("Bucket not found")
     return bucket
-
-
-def console_principal(request: HttpRequest) -> Principal:
-    """The console's user, acting as their account (as its access keys do), for events' userIdentity."""
-    return Principal(account=account_of(request))
 
 
 def client_ip(request: HttpRequest) -> str:

@@ -19,7 +19,7 @@ from ..services.names import check_key
 from ..services.objects import object_store
 from ..wire.errors import S3Error
 from . import display
-from .common import client_ip, console_principal, owned_bucket
+from .common import client_ip, owned_bucket
 from .forms import FOLDER_NAME_HELP, FolderCreateForm, ObjectsDeleteForm
 
 FOLDER_CONTENT_TYPE = "application/x-directory; charset=UTF-8"  # what the S3 console gives its folders
@@ -85,7 +85,7 @@ def folder_create(request: HttpRequest, name: str) -> HttpResponse:
             form.add_error("name", "A folder with this name already exists. Choose another name.")
         if form.is_valid():
             with storage.BlobWriter() as writer:
-                change = events.Change("ObjectCreated:Put", key, 0, writer.etag, console_principal(request),
+                change = events.Change("ObjectCreated:Put", key, 0, writer.etag, None,
                                        client_ip(request))
                 object_store(bucket, key, writer, {"content_type": FOLDER_CONTENT_TYPE}, change)
             messages.success(request, f'Successfully created folder "{form.cleaned_data["name"]}".')
@@ -104,7 +104,7 @@ def objects_delete(request: HttpRequest, name: str) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, " ".join(form.non_field_errors()))
         return redirect(bucket_url(bucket, back))
-    removed = browse.objects_delete(bucket, form.keys, console_principal(request), client_ip(request))
+    removed = browse.objects_delete(bucket, form.keys, None, client_ip(request))
     messages.success(request, f"Successfully deleted {removed} object{'s' if removed != 1 else ''}.")
     return redirect(bucket_url(bucket, back))
 

@@ -29,7 +29,7 @@ from ..services.names import check_key
 from ..services.objects import object_store
 from ..wire.errors import EntityTooLarge, S3Error
 from . import display
-from .common import client_ip, console_principal, owned_bucket
+from .common import client_ip, owned_bucket
 
 CHUNK = storage.CHUNK
 # Served bytes are the users' own: never run as a page of the console's origin.
@@ -84,7 +84,7 @@ def _store(request: HttpRequest, bucket, key: str) -> JsonResponse:
                 writer.write(chunk)
                 if writer.size > limit:
                     raise EntityTooLarge(MaxSizeAllowed=str(limit))
-            change = events.Change("ObjectCreated:Put", key, writer.size, writer.etag, console_principal(request),
+            change = events.Change("ObjectCreated:Put", key, writer.size, writer.etag, None,
                                    client_ip(request))
             obj = object_store(bucket, key, writer, {"content_type": _content_type(request, key)}, change)
     except S3Error as exc:
