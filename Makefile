@@ -22,10 +22,11 @@ test: $(VENV)/.installed
 chaos: $(VENV)/.installed
 	scripts/test.sh -m 'chaos or dockerd_restart' -s tests/test_chaos.py tests/test_faults.py
 
-## Build the runtime images whose definitions changed.
+## Build the runtime images whose definitions changed, and install the blueprints' libraries.
 images: $(VENV)/.installed
 	scripts/services.sh docker
 	$(PY) -m executor.images
+	$(PY) manage.py blueprint_packages
 
 ## Measure the executor, the Lambda API, function URLs and a 2-minute soak of make run (one JSON object each).
 bench: $(VENV)/.installed

@@ -44,6 +44,7 @@ fi
 .venv/bin/python -m executor.images
 .venv/bin/python manage.py migrate --no-input -v 0
 .venv/bin/python manage.py ensure_admin
+.venv/bin/python manage.py blueprint_packages
 
 cleanup() {
   # The functions' firewall rules (the worker installs them too, when it starts as root).

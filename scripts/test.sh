@@ -23,4 +23,6 @@ netpolicy() { DJANGO_SETTINGS_MODULE=tests.settings .venv/bin/python -m executor
 trap '[ -n "$started_redis" ] && kill "$started_redis" 2>/dev/null; netpolicy down || true' EXIT
 netpolicy up
 .venv/bin/python -m executor.images
+# Libraries the blueprints zip beside their code (Pillow), installed now, not during a test.
+DJANGO_SETTINGS_MODULE=tests.settings .venv/bin/python manage.py blueprint_packages
 .venv/bin/python -m pytest "$@"

@@ -65,6 +65,10 @@ class Blueprint:
     files: dict[str, str]
     test_event: str = "hello-world"  # the event template that exercises it
     tags: tuple[str, ...] = field(default=())
+    packages: tuple[str, ...] = ()  # names in blueprint_packages.PACKAGES, zipped beside the code
+    needs: tuple[str, ...] = ()  # what the user sets up for it to work, shown when it is chosen
+    memory_size: int | None = None  # presets the wizard offers (as the tutorial configures it)
+    timeout: int | None = None
 
 
 HELLO_PYTHON = '''import json
@@ -168,6 +172,46 @@ def lambda_handler(event, context):
     return {"batchItemFailures": failures}
 '''
 
+# AWS's own handler, unchanged: the Lambda developer guide's "Tutorial: Using an Amazon S3
+# trigger to create thumbnail images" (docs.aws.amazon.com/lambda/latest/dg/with-s3-tutorial.html,
+# Python, lambda_function.py), sample code under the MIT No Attribution license.
+THUMBNAIL_PYTHON = '''import boto3
+import os
+import sys
+import uuid
+from urllib.parse import unquote_plus
+from PIL import Image
+import PIL.Image
+
+s3_client = boto3.client('s3')
+
+def resize_image(image_path, resized_path):
+  with Image.open(image_path) as image:
+      image.thumbnail(tuple(x / 2 for x in image.size))
+      image.save(resized_path)
+
+def lambda_handler(event, context):
+  for record in event['Records']:
+      bucket = record['s3']['bucket']['name']
+      key = unquote_plus(record['s3']['object']['key'])
+      tmpkey = key.replace('/', '')
+      download_path = '/tmp/{}{}'.format(uuid.uuid4(), tmpkey)
+      upload_path = '/tmp/resized-{}'.format(tmpkey)
+      s3_client.download_file(bucket, key, download_path)
+      resize_image(download_path, upload_path)
+      s3_client.upload_file(upload_path, '{}-resized'.format(bucket), key)
+'''
+
+THUMBNAIL_NEEDS = (
+    "A source bucket for the images, and a target bucket named after it with -resized appended "
+    "(for a source bucket photos, photos-resized): the function writes each thumbnail there under "
+    "the same key. Never make the source bucket the target, or each thumbnail triggers the function again.",
+    "An execution role that allows s3:GetObject on arn:aws:s3:::SOURCE/* and s3:PutObject on "
+    "arn:aws:s3:::SOURCE-resized/*: create it on the IAM pages, then choose it under Permissions, "
+    "Use an existing role.",
+    "Once the function exists, Add trigger, S3: the source bucket, event type All object create events.",
+)
+
 BLUEPRINTS: dict[str, Blueprint] = {bp.key: bp for bp in (
     Blueprint("hello-world-python", "Hello world function", "A starter function that logs the event it receives.",
               "python3.11", "lambda_function.lambda_handler", {"lambda_function.py": HELLO_PYTHON}),
@@ -185,4 +229,8 @@ BLUEPRINTS: dict[str, Blueprint] = {bp.key: bp for bp in (
               "Process SQS message batches, reporting partial batch failures.",
               "python3.11", "lambda_function.lambda_handler", {"lambda_function.py": QUEUE_PYTHON},
               test_event="sqs"),
+    Blueprint("s3-thumbnail-python", "Create thumbnails of uploaded images",
+              "An Amazon S3 trigger that makes a half-size copy of each image uploaded to a bucket, with Pillow.",
+              "python3.11", "lambda_function.lambda_handler", {"lambda_function.py": THUMBNAIL_PYTHON},
+              test_event="s3-put", packages=("pillow",), needs=THUMBNAIL_NEEDS, memory_size=1024, timeout=10),
 )}

@@ -1,6 +1,7 @@
 """The create-function wizard: a new function from starter code, a blueprint or an image."""
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from django.db import transaction
@@ -9,7 +10,8 @@ from ..codestore import make_zip
 from ..errors import InvalidParameterValue
 from ..iam import services as iam
 from ..models import Account, Function, PackageType
-from .blueprints import BLUEPRINTS, STARTERS
+from .blueprint_packages import deployment_zip
+from .blueprints import BLUEPRINTS, STARTERS, Blueprint
 from .functions import function_create
 
 ARCHITECTURES = ("x86_64", "arm64")
@@ -54,9 +56,26 @@ def function_create_from_blueprint(account: Account, name: str, blueprint: str, 
     if bp is None:
         raise InvalidParameterValue("Choose a blueprint.", field="blueprint")
     config.setdefault("description", bp.description)
+    for preset in ("memory_size", "timeout"):
+        if getattr(bp, preset) is not None:
+            config.setdefault(preset, getattr(bp, preset))
     function = function_create(account, name, runtime=bp.runtime, handler=bp.handler,
-                               zip_file=make_zip(bp.files), **config)
+                               zip_file=blueprint_zip(bp), **config)
     return _set_architecture(function, architecture)
+
+
+@functools.lru_cache(maxsize=4)
+def _zip_with_packages(key: str) -> bytes:
+    bp = BLUEPRINTS[key]
+    return deployment_zip(bp.files, bp.packages)
+
+
+def blueprint_zip(bp: Blueprint) -> bytes:
+    """The blueprint's deployment package: its code, and the libraries it needs beside it.
+
+    A package with libraries takes a second or so to deflate, so it is made once per process.
+    """
+    return _zip_with_packages(bp.key) if bp.packages else make_zip(bp.files)
 
 
 def function_create_from_image(account: Account, name: str, image_uri: str, architecture: str = "x86_64",
