@@ -77,6 +77,21 @@ def test_the_wizard_shows_what_the_blueprint_needs(alice_client):
     assert 'data-memory-size="1024"' in page and 'data-timeout="10"' in page
 
 
+def test_a_package_that_cannot_be_installed_is_said_in_the_wizard(alice_client, alice_account, monkeypatch,
+                                                                  tmp_path):
+    # No cached tree and no index to install from (offline): the wizard says why, creates nothing.
+    monkeypatch.setenv("LAMBDA_PACKAGES_DIR", str(tmp_path / "packages"))
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    monkeypatch.setenv("PIP_FIND_LINKS", str(tmp_path))
+    response = alice_client.post(reverse("function-create"), {
+        "method": "blueprint", "blueprint": BLUEPRINT, "function_name": "CreateThumbnail",
+        "architecture": "x86_64", "memory_size": "1024", "timeout": "10"})
+    assert response.status_code == 200
+    assert f"Could not install pillow {PILLOW.version}" in response.content.decode()
+    assert not Function.objects.filter(account=alice_account).exists()
+    assert list((tmp_path / "packages").iterdir()) == []  # no half-installed tree left behind
+
+
 def tutorial_policy(source: str) -> str:
     """The tutorial's AWSLambdaS3Policy (step 2) for this source bucket."""
     return json.dumps({"Version": "2012-10-17", "Statement": [

@@ -11,7 +11,9 @@ shared by `make run` and the tests) and zipped from there without the network.
 from __future__ import annotations
 
 import compileall
+import hashlib
 import io
+import json
 import os
 import py_compile
 import shutil
@@ -124,3 +126,22 @@ def deployment_zip(files: dict[str, str], packages: tuple[str, ...]) -> bytes:
             info.compress_type = zipfile.ZIP_DEFLATED
             archive.writestr(info, content)
     return buffer.getvalue()
+
+
+def cached_deployment_zip(key: str, files: dict[str, str], packages: tuple[str, ...]) -> bytes:
+    """deployment_zip, kept on disk beside the packages: deflating Pillow takes seconds, which
+    neither the wizard's request nor a test should wait for more than once."""
+    digest = hashlib.sha256(json.dumps([files, [PACKAGES[name].tree_name for name in packages]],
+                                       sort_keys=True).encode()).hexdigest()[:16]
+    path = packages_dir() / "zips" / f"{key}-{digest}.zip"
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        pass
+    data = deployment_zip(files, packages)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=path.parent, prefix=".zip-", delete=False) as out:
+        out.write(data)
+    os.chmod(out.name, 0o644)
+    os.replace(out.name, path)  # whole or not at all, whoever wins a race
+    return data

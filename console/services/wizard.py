@@ -1,7 +1,6 @@
 """The create-function wizard: a new function from starter code, a blueprint or an image."""
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 from django.db import transaction
@@ -10,7 +9,7 @@ from ..codestore import make_zip
 from ..errors import InvalidParameterValue
 from ..iam import services as iam
 from ..models import Account, Function, PackageType
-from .blueprint_packages import deployment_zip
+from .blueprint_packages import cached_deployment_zip
 from .blueprints import BLUEPRINTS, STARTERS, Blueprint
 from .functions import function_create
 
@@ -64,18 +63,9 @@ def function_create_from_blueprint(account: Account, name: str, blueprint: str, 
     return _set_architecture(function, architecture)
 
 
-@functools.lru_cache(maxsize=4)
-def _zip_with_packages(key: str) -> bytes:
-    bp = BLUEPRINTS[key]
-    return deployment_zip(bp.files, bp.packages)
-
-
 def blueprint_zip(bp: Blueprint) -> bytes:
-    """The blueprint's deployment package: its code, and the libraries it needs beside it.
-
-    A package with libraries takes a second or so to deflate, so it is made once per process.
-    """
-    return _zip_with_packages(bp.key) if bp.packages else make_zip(bp.files)
+    """The blueprint's deployment package: its code, and the libraries it needs beside it."""
+    return cached_deployment_zip(bp.key, bp.files, bp.packages) if bp.packages else make_zip(bp.files)
 
 
 def function_create_from_image(account: Account, name: str, image_uri: str, architecture: str = "x86_64",

@@ -9,11 +9,13 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand
 
 from console.errors import LambdaError
-from console.services import blueprint_packages
+from console.services import blueprint_packages, wizard
+from console.services.blueprints import BLUEPRINTS
 
 
 class Command(BaseCommand):
-    help = "Install the pinned packages of the create wizard's blueprints under LAMBDA_PACKAGES_DIR."
+    help = ("Install the pinned packages of the create wizard's blueprints under LAMBDA_PACKAGES_DIR, "
+            "and zip the blueprints that carry them.")
 
     def handle(self, *args, **options) -> None:
         for package in blueprint_packages.PACKAGES.values():
@@ -25,3 +27,9 @@ class Command(BaseCommand):
                 continue
             if fresh:
                 self.stdout.write(f"{package.name} {package.version}: installed in {tree}")
+        for bp in BLUEPRINTS.values():
+            if bp.packages:
+                try:
+                    wizard.blueprint_zip(bp)  # deflated once now rather than in the wizard's request
+                except LambdaError as exc:
+                    self.stderr.write(f"warning: {exc.message}")
