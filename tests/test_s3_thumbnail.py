@@ -128,6 +128,7 @@ def durations(function: Function) -> list[tuple[float | None, float | None]]:
     return [(row.init_duration_ms, row.duration_ms) for row in rows]
 
 
+@pytest.mark.integration
 def test_the_tutorial_test_event_makes_a_half_size_thumbnail(thumbnails, alice_s3, alice_lambda):
     source, function = thumbnails
     alice_s3.put_object(Bucket=source, Key="HappyFace.jpg", Body=JPEG, ContentType="image/jpeg")
@@ -145,6 +146,7 @@ def test_the_tutorial_test_event_makes_a_half_size_thumbnail(thumbnails, alice_s
     assert timings[0][0] is not None and timings[1][0] is None  # one cold start, then warm
 
 
+@pytest.mark.integration
 def test_an_upload_to_the_bucket_makes_the_thumbnail_within_seconds(thumbnails, alice_s3, alice_lambda,
                                                                     alice_account):
     source, function = thumbnails
