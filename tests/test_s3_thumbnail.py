@@ -5,19 +5,24 @@ source bucket's notification, a real JPEG uploaded, and its half-size copy in `<
 Follows the Lambda developer guide's "Tutorial: Using an Amazon S3 trigger to create thumbnail
 images" (docs.aws.amazon.com/lambda/latest/dg/with-s3-tutorial.html): its policy (step 2), its
 test event invoked by hand (step 7), then add-permission and the bucket's notification (step 8)
-and an upload (step 9).
+and an upload (step 9), by boto3 and then in the console's S3 page in headless Chromium.
+
+The function's download_file asks HeadObject first (s3transfer), so the tests through the
+worker need the objects part's HeadObject.
 """
 from __future__ import annotations
 
 import io
 import json
 import struct
+import time
 import uuid
 import zipfile
 from pathlib import Path
 
 import pytest
 from django.urls import reverse
+from playwright.sync_api import expect
 
 from console.models import Function, Invocation
 from console.services.blueprint_packages import PILLOW, deployment_zip
@@ -29,7 +34,8 @@ from .api_helpers import LAMBDA_TRUST, client_like
 from .conftest import eventually
 
 BLUEPRINT = "s3-thumbnail-python"
-JPEG = (Path(__file__).parent / "data" / "HappyFace.jpg").read_bytes()  # 640 x 480
+JPEG_PATH = Path(__file__).parent / "data" / "HappyFace.jpg"
+JPEG = JPEG_PATH.read_bytes()  # 640 x 480
 
 
 def jpeg_size(data: bytes) -> tuple[int, int]:
@@ -173,3 +179,45 @@ def test_an_upload_to_the_bucket_makes_the_thumbnail_within_seconds(thumbnails, 
     eventually(lambda: alice_s3.get_object(Bucket=f"{source}-resized", Key="second.jpg"), timeout=20, interval=0.2)
     timings = eventually(lambda: durations(function) if len(durations(function)) == 2 else None)
     print(f"\nthumbnail by S3 trigger: cold init {timings[0][0]} ms + {timings[0][1]} ms, warm {timings[1][1]} ms")
+
+
+@pytest.mark.browser
+@pytest.mark.integration
+def test_an_image_uploaded_in_the_console_gets_its_thumbnail(thumbnails, alice_page, alice_s3, alice_lambda,
+                                                             alice_account):
+    """As a person meets it, in headless Chromium: the JPEG uploaded on the console's S3 page, its
+    thumbnail in the -resized bucket's listing, the invocation in the live log viewer left open."""
+    source, function = thumbnails
+    alice_lambda.add_permission(FunctionName="CreateThumbnail", StatementId="s3invoke",
+                                Action="lambda:InvokeFunction", Principal="s3.amazonaws.com",
+                                SourceArn=f"arn:aws:s3:::{source}", SourceAccount=alice_account.account_id)
+    alice_s3.put_bucket_notification_configuration(Bucket=source, NotificationConfiguration={
+        "LambdaFunctionConfigurations": [{"Id": "lambda-trigger", "LambdaFunctionArn": function.arn,
+                                          "Events": ["s3:ObjectCreated:*"]}]})
+    page = alice_page
+    viewer = page.context.new_page()
+    viewer.goto("/functions/CreateThumbnail/logs")
+    expect(viewer.locator("#live-tail")).to_have_attribute("data-connected", "true")
+
+    page.goto(f"/s3/buckets/{source}")
+    page.locator("#upload-input").set_input_files(JPEG_PATH)
+    expect(page.locator("#upload-summary")).to_contain_text("1 succeeded", timeout=30000)
+    expect(page.locator('#objects-table tr[data-key="HappyFace.jpg"]')).to_be_visible()
+
+    # The thumbnail shows in the other bucket's listing within seconds (a user refreshes).
+    page.goto(f"/s3/buckets/{source}-resized")
+    row = page.locator('#objects-table tr[data-key="HappyFace.jpg"]')
+    deadline = time.monotonic() + 20
+    while not row.count() and time.monotonic() < deadline:
+        page.wait_for_timeout(200)
+        page.reload()
+    expect(row).to_be_visible()
+    thumbnail = alice_s3.get_object(Bucket=f"{source}-resized", Key="HappyFace.jpg")["Body"].read()
+    assert jpeg_size(thumbnail) == (320, 240)
+
+    # The viewer got the invocation's lines as they were written.
+    live = viewer.locator("#live-log")
+    expect(live).to_contain_text("START RequestId", timeout=10000)
+    expect(live).to_contain_text("REPORT RequestId", timeout=10000)
+    expect(live).to_contain_text("Init Duration")
+    viewer.close()
