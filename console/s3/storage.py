@@ -24,6 +24,7 @@ from django.core.files import File
 from django.core.files.storage import FileSystemStorage, Storage, storages
 
 CHUNK = 256 * 1024
+SPOOL = 256 * 1024  # a writer keeps this much in memory before it makes its temporary file
 
 
 class Hasher(Protocol):
@@ -61,9 +62,21 @@ def sweep_temporary(older_than: float = 24 * 3600) -> int:
 
 def _tmp_dir() -> Path:
     root = _local_root()
-    path = (root / ".tmp") if root is not None else (settings.LAMBDA_S3_ROOT / "tmp")
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return (root / ".tmp") if root is not None else (settings.LAMBDA_S3_ROOT / "tmp")
+
+
+def _in_dir(operation, path: Path):
+    """`operation()`, making `path`'s directory first only if it is missing (not a mkdir per blob)."""
+    try:
+        return operation()
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return operation()
+
+
+def is_local() -> bool:
+    """Whether blobs are files on this machine (the default FileSystemStorage)."""
+    return _local_root() is not None
 
 
 def new_blob_name() -> str:
@@ -72,19 +85,38 @@ def new_blob_name() -> str:
 
 
 class BlobWriter:
-    """An object's bytes on their way in. Use as a context manager: not committed means discarded."""
+    """An object's bytes on their way in. Use as a context manager: not committed means discarded.
+
+    The first SPOOL bytes are kept in memory and the temporary file is only made past them (or
+    by `commit`): writers are fed on the event loop, and a small object's file is then created,
+    written, fsync'd and moved in one go on the thread that commits it, with no file system
+    call on the loop (each one lets the pool's threads take the interpreter lock from it).
+    """
 
     def __init__(self, hashers: Iterable[Hasher] = ()) -> None:
         self.md5 = hashlib.md5()
         self.hashers = list(hashers)
         self.size = 0
         self.name: str | None = None
-        self._file = tempfile.NamedTemporaryFile(dir=_tmp_dir(), delete=False, prefix="up-")
+        self._file: BinaryIO | None = None
+        self._spool: list[bytes] = []
+
+    def _open(self) -> BinaryIO:
+        if self._file is None:
+            tmp = _tmp_dir()
+            self._file = _in_dir(lambda: tempfile.NamedTemporaryFile(dir=tmp, delete=False, prefix="up-"),
+                                 tmp / "up-")
+            self._file.write(b"".join(self._spool))
+            self._spool = []
+        return self._file
 
     def write(self, data: bytes) -> None:
         if not data:
             return
-        self._file.write(data)
+        if self._file is None and self.size + len(data) <= SPOOL:
+            self._spool.append(bytes(data))
+        else:
+            self._open().write(data)
         self.md5.update(data)
         for hasher in self.hashers:
             hasher.update(data)
@@ -97,23 +129,26 @@ class BlobWriter:
     def commit(self) -> str:
         """Make the bytes durable under a new blob name, and return the name."""
         name = new_blob_name()
-        self._file.flush()
+        file = self._open()
+        file.flush()
         if settings.LAMBDA_S3_FSYNC:
-            os.fsync(self._file.fileno())
-        self._file.close()
+            os.fsync(file.fileno())
+        file.close()
         root = _local_root()
         if root is not None:
             target = root / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(self._file.name, target)
+            _in_dir(lambda: os.replace(file.name, target), target)
         else:
-            with open(self._file.name, "rb") as handle:
+            with open(file.name, "rb") as handle:
                 name = backend().save(name, File(handle))
-            os.unlink(self._file.name)
+            os.unlink(file.name)
         self.name = name
         return name
 
     def discard(self) -> None:
+        self._spool = []
+        if self._file is None:
+            return
         if not self._file.closed:
             self._file.close()
         if self.name is None:

@@ -81,3 +81,6 @@ def access_key_touch(key: AccessKey) -> None:
         return
     AccessKey.objects.filter(pk=key.pk).filter(
         Q(last_used__isnull=True) | Q(last_used__lt=now - LAST_USED_RESOLUTION)).update(last_used=now)
+    # The key may be access_key_for_signature's cached instance: without this, every request
+    # signed with it would run the UPDATE again until the cache expires.
+    key.last_used = now

@@ -5,7 +5,8 @@ from ..models import Bucket
 from ..services.buckets import bucket_named
 from ..wire import access
 from ..wire.app import run
-from ..wire.request import S3Request
+from ..wire.errors import NoSuchBucket
+from ..wire.request import NOT_READ, S3Request
 
 
 def _bucket_for(req: S3Request, action: str, key: str | None) -> Bucket:
@@ -16,6 +17,14 @@ def _bucket_for(req: S3Request, action: str, key: str | None) -> Bucket:
 
 async def bucket_for(req: S3Request, action: str, key: str | None = None) -> Bucket:
     """The request's bucket, once `action` is allowed on it (NoSuchBucket, AccessDenied otherwise)."""
+    record = req.bucket_record
+    if record is not NOT_READ and req.principal is not None and not req.principal.is_role:
+        # Read with the authentication (wire/app.py), and a user's key needs no policy read:
+        # no hop to the thread pool. Role sessions' policies are read from the database.
+        if record is None:
+            raise NoSuchBucket(BucketName=req.bucket or "")
+        access.check(req.principal, action, record, key)
+        return record
     return await run(_bucket_for, req, action, key)
 
 

@@ -7,6 +7,8 @@ client percent-encoded it, decoded once: `a+b` stays `a+b`, `a%2Bb` is `a+b` too
 """
 from __future__ import annotations
 
+import itertools
+import os
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable
@@ -15,6 +17,11 @@ from urllib.parse import parse_qsl, unquote
 from django.conf import settings
 
 from ...sigv4 import Principal
+
+NOT_READ = object()
+# Request ids unique per process without a system call each (uuid4 reads os.urandom).
+_ID_PREFIX = uuid.uuid4().hex[:6].upper()
+_ids = itertools.count(int.from_bytes(os.urandom(5), "big"))
 
 
 def header_map(scope: dict) -> dict[str, str]:
@@ -45,12 +52,15 @@ class S3Request:
     query: dict[str, str]
     headers: dict[str, str]
     virtual_host: bool = False
-    request_id: str = field(default_factory=lambda: uuid.uuid4().hex[:16].upper())
+    request_id: str = field(default_factory=lambda: f"{_ID_PREFIX}{next(_ids) & 0xFFFFFFFFFF:010X}")
     principal: Principal | None = None
     operation: str = ""
     # Set by the authentication for the body reader: how the payload is signed or encoded.
     auth_info: dict[str, Any] = field(default_factory=dict)
     body_consumed: bool = False
+    # The bucket's row (None: no such bucket), read in the same thread hop as the authentication
+    # (wire/app.py): ops/common.py's bucket_for then needs no hop of its own. Unset: not read.
+    bucket_record: Any = field(default=NOT_READ, repr=False)
 
     @classmethod
     def from_scope(cls, scope: dict, receive) -> "S3Request":
