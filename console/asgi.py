@@ -15,9 +15,10 @@ from .routing import websocket_urlpatterns  # noqa: E402
 from .fastpath import EndpointRouter, FastPathRouter  # noqa: E402
 from .triggers.app import TriggerApp  # noqa: E402
 from .websocket_origin import SameOriginValidator  # noqa: E402
-from .s3.wire import header_case  # noqa: E402
+from .s3.wire import daphne_io, header_case  # noqa: E402
 
 header_case.install()  # S3's user metadata names stay lower case through Twisted
+daphne_io.install()  # a large request body is read from Daphne's temporary file as the app asks
 
 application = ProtocolTypeRouter({
     # The Lambda API is served ahead of Django's handler (fastpath.py); trigger paths answer 404.

@@ -17,7 +17,7 @@ from asgiref.sync import sync_to_async
 from ...api.base import EXECUTOR
 from .. import storage
 from ..services import rows
-from . import body
+from . import body, daphne_io
 from .auth import authenticate
 from .errors import InternalError_ as InternalError, S3Error
 from .request import S3Request
@@ -59,29 +59,41 @@ async def send_response(req: S3Request, response: S3Response, send) -> None:
     if head:
         await send({"type": "http.response.body", "body": b""})
         return
-    if hasattr(content, "__anext__"):
-        async for chunk in content:
-            await send({"type": "http.response.body", "body": chunk, "more_body": True})
-    elif response.length is not None and response.length <= SMALL_BODY:
+    if response.length is not None and response.length <= SMALL_BODY and not hasattr(content, "__anext__"):
         try:  # read whole: a small local file on the loop (one read costs less than a hop to the
             # pool and back, ~150 µs), anything else in one hop, not one per chunk plus the last
             data = b"".join(content) if response.length <= INLINE_READ and storage.is_local() else \
                 await run(b"".join, content)
             await send({"type": "http.response.body", "body": data})
         finally:
-            close = getattr(content, "close", None)
-            if close is not None:
-                close()
+            _close(content)
         return
-    else:
-        try:
-            while (chunk := await run(_next_chunk, content)) is not None:
+    # Streamed: each chunk waits until Twisted's transport has room (daphne_io.Pacer), so a
+    # slow client holds ~one chunk of the server's memory, not the rest of the object.
+    pacer = daphne_io.Pacer(send)
+    try:
+        if hasattr(content, "__anext__"):
+            async for chunk in content:
+                await pacer.ready()
+                if pacer.stopped:
+                    break
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
-        finally:
-            close = getattr(content, "close", None)
-            if close is not None:
-                close()
+        else:
+            while True:
+                await pacer.ready()
+                if pacer.stopped or (chunk := await run(_next_chunk, content)) is None:
+                    break
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+    finally:
+        pacer.close()
+        _close(content)
     await send({"type": "http.response.body", "body": b""})
+
+
+def _close(content) -> None:
+    close = getattr(content, "close", None)
+    if close is not None:
+        close()
 
 
 def error_response(exc: S3Error, req: S3Request) -> S3Response:

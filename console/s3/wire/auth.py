@@ -37,7 +37,11 @@ def s3_error(exc: sigv4.AuthError) -> errors.S3Error:
 
 def django_request(req: S3Request) -> ASGIRequest:
     """The request as console.sigv4 reads it; the body is not needed (S3 signs its hash in a header)."""
-    return ASGIRequest(req.scope, io.BytesIO(b""))
+    request = ASGIRequest(req.scope, io.BytesIO(b""))
+    # The body streams later (body.py): Django must not hold this empty stand-in against the
+    # Content-Length (over DATA_UPLOAD_MAX_MEMORY_SIZE, a single 100 MB PUT failed with a 500).
+    request._body = b""
+    return request
 
 
 def authenticate(req: S3Request) -> sigv4.Principal:
