@@ -342,13 +342,14 @@ def test_housekeeping_removes_what_unfinished_s3_uploads_left_behind(db):
     # housekeeping removes it once it is a day old, and leaves uploads still in progress alone.
     from console.s3 import storage
 
+    # (Past the writer's in-memory spool: a smaller upload has no temporary file until it commits.)
     with storage.BlobWriter() as writer:
-        writer.write(b"half of a photo")
+        writer.write(b"half of a photo" * storage.SPOOL)
         stale = writer._file.name
         writer._file.flush()
         os.utime(stale, (time.time() - 2 * 86400, time.time() - 2 * 86400))
         with storage.BlobWriter() as current:
-            current.write(b"still arriving")
+            current.write(b"still arriving" * storage.SPOOL)
             report = retention.housekeeping_run()
             assert report.s3_temporary == 1
             assert not os.path.exists(stale) and os.path.exists(current._file.name)

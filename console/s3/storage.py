@@ -49,6 +49,8 @@ def sweep_temporary(older_than: float = 24 * 3600) -> int:
     """Remove temporary files of uploads that never finished (a crash mid-upload); how many."""
     removed = 0
     directory = _tmp_dir()
+    if not directory.is_dir():  # made by the first upload past the writer's in-memory spool
+        return 0
     limit = time.time() - older_than
     for path in directory.iterdir():
         try:
