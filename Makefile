@@ -34,6 +34,7 @@ bench: $(VENV)/.installed
 	$(PY) bench/invoke.py
 	$(PY) bench/api.py
 	$(PY) bench/http_triggers.py
+	$(PY) bench/s3.py
 	$(PY) bench/soak.py
 
 ## Screenshots of the console into docs/screenshots/ (real server, worker, Chromium).
