@@ -58,4 +58,16 @@ def authenticate(req: S3Request) -> sigv4.Principal:
     except sigv4.AuthError as exc:
         raise s3_error(exc)
     req.auth_info["signing"] = "header"
+    if req.headers.get("x-amz-content-sha256", "").upper().startswith("STREAMING-AWS4-HMAC-SHA256"):
+        req.auth_info.update(chunk_signing(req, principal, authorization))
     return principal
+
+
+def chunk_signing(req: S3Request, principal: sigv4.Principal, authorization: str) -> dict[str, str]:
+    """What chunked.py needs to check a signed aws-chunked body: the seed signature (the header's),
+    the credential scope and the secret the chunks are signed with."""
+    match = sigv4._AUTH_RE.match(authorization)
+    access_key, _date, region, _service, _ = match["credential"].split("/")
+    secret = principal.session.secret_access_key if principal.session is not None else principal.key.secret
+    return {"seed": match["signature"], "access_key": access_key, "region": region,
+            "amz_date": req.headers.get("x-amz-date", ""), "secret": secret}
