@@ -161,6 +161,31 @@ def authenticate(request: HttpRequest, now: dt.datetime | None = None, service: 
     return Principal(membership.account if membership is not None else account_for_user(key.user), key=key)
 
 
+def signing_secret(access_key_id: str, token: str | None,
+                   now: dt.datetime) -> tuple[str, sessions.Session | None, AccessKey | None]:
+    """The secret `access_key_id` signs with, and its session or key (for signatures checked elsewhere:
+    S3's presigned URLs and Signature Version 2, console/s3/wire/presigned.py)."""
+    if token is not None:
+        session = _session(token, access_key_id, now)
+        return session.secret_access_key, session, None
+    key = access_key_for_signature(access_key_id)
+    if key is None:
+        raise UnrecognizedClient("The security token included in the request is invalid.")
+    return key.secret, None, key
+
+
+def principal_of(session: sessions.Session | None, key: AccessKey | None) -> Principal:
+    """The Principal of a checked signature (as `authenticate` makes it)."""
+    if session is not None:
+        account = account_of_session(session)
+        if account is None:
+            raise UnrecognizedClient("The security token included in the request is invalid.")
+        return Principal(account, session=session)
+    access_key_touch(key)
+    membership = getattr(key.user, "membership", None)
+    return Principal(membership.account if membership is not None else account_for_user(key.user), key=key)
+
+
 def _session(token: str, access_key_id: str, now: dt.datetime) -> sessions.Session:
     try:
         return sessions.open_token(token, access_key_id, now)

@@ -8,7 +8,7 @@ from ..models import S3Object
 from ..services import events
 from ..services.names import check_key
 from ..services.objects import object_at, object_store
-from ..wire import body
+from ..wire import body, checksums, chunked
 from ..wire.app import run
 from ..wire.errors import EntityTooLarge
 from ..wire.request import S3Request
@@ -21,7 +21,7 @@ def _attributes(req: S3Request) -> dict:
     headers = req.headers
     return {
         "content_type": headers.get("content-type", "binary/octet-stream"),
-        "content_encoding": headers.get("content-encoding", ""),
+        "content_encoding": chunked.content_encoding(headers.get("content-encoding", "")),
         "content_disposition": headers.get("content-disposition", ""),
         "content_language": headers.get("content-language", ""),
         "cache_control": headers.get("cache-control", ""),
@@ -37,15 +37,17 @@ async def put_object(req: S3Request) -> S3Response:
     if (req.content_length or 0) > limit:
         raise EntityTooLarge(ProposedSize=str(req.content_length), MaxSizeAllowed=str(limit))
     bucket = await bucket_for(req, "s3:PutObject", req.key)
-    with storage.BlobWriter() as writer:
+    hashers = checksums.requested(req)
+    with storage.BlobWriter(hashers=hashers) as writer:
         async for chunk in body.payload(req):
             writer.write(chunk)
             if writer.size > limit:
                 raise EntityTooLarge(MaxSizeAllowed=str(limit))
+        extra = checksums.verify(req, hashers)
         change = events.Change("ObjectCreated:Put", req.key, writer.size, writer.etag, req.principal,
                                source_ip(req), req.request_id)
-        obj = await run(object_store, bucket, req.key, writer, _attributes(req), change)
-    return empty(200, {"ETag": f'"{obj.etag}"'})
+        obj = await run(object_store, bucket, req.key, writer, _attributes(req), change, extra=extra)
+    return empty(200, {"ETag": f'"{obj.etag}"', **checksums.response_headers(obj, req, always=True)})
 
 
 def object_headers(obj: S3Object) -> dict[str, str]:
@@ -64,4 +66,5 @@ def object_headers(obj: S3Object) -> dict[str, str]:
 async def get_object(req: S3Request) -> S3Response:
     bucket = await bucket_for(req, "s3:GetObject", req.key)
     obj = await run(object_at, bucket, req.key or "")
-    return S3Response(200, object_headers(obj), storage.iter_blob(obj.blob), length=obj.size)
+    headers = {**object_headers(obj), **checksums.response_headers(obj, req)}
+    return S3Response(200, headers, storage.iter_blob(obj.blob), length=obj.size)

@@ -214,8 +214,8 @@ def requested(req: S3Request) -> list[Hasher]:
 def verify(req: S3Request, hashers: list[Hasher]) -> dict[str, Any]:
     """After the whole payload: the fields to store (S3Object.checksums, checksum_algorithm, checksum_type),
     or BadDigest when the client's value is not the body's (InvalidRequest when it is malformed)."""
-    if not hashers:
-        return {}
+    if not hashers:  # a replaced object keeps none of its predecessor's checksums
+        return {"checksums": {}, "checksum_algorithm": "", "checksum_type": ""}
     hasher = hashers[0]
     name = header_name(hasher.algorithm)
     expected = hasher.expected

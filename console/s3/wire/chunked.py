@@ -119,6 +119,11 @@ class _Stream:
         return not self.buf
 
 
+def content_encoding(value: str) -> str:
+    """Content-Encoding as stored: S3 drops `aws-chunked`, which only says how the request was sent."""
+    return ",".join(part.strip() for part in value.split(",") if part.strip() and part.strip() != "aws-chunked")
+
+
 def _signer(req: S3Request) -> ChunkSigner:
     info = req.auth_info
     if info.get("signing") != "header" or "seed" not in info:
