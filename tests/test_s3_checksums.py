@@ -182,15 +182,22 @@ def signed_put(client, path: str, body: bytes, headers: dict[str, str]) -> tuple
 # --- The AWS SDK for JavaScript v3: aws-chunked with a CRC32 trailer ---------------------------
 
 NODE_PUT = """
+const fs = require("fs");
 const { S3Client, PutObjectCommand, GetObjectCommand } = require("@aws-sdk/client-s3");
-const [endpoint, accessKeyId, secretAccessKey, body] = process.argv.slice(2);
+const [endpoint, accessKeyId, secretAccessKey, path] = process.argv.slice(2);
 const client = new S3Client({ endpoint, region: "us-east-1", forcePathStyle: true,
                               credentials: { accessKeyId, secretAccessKey } });
-(async () => {
-  const put = await client.send(new PutObjectCommand({ Bucket: "sums", Key: "from-node", Body: body }));
-  const got = await client.send(new GetObjectCommand({ Bucket: "sums", Key: "from-node", ChecksumMode: "ENABLED" }));
+async function roundTrip(Key, Body) {
+  const put = await client.send(new PutObjectCommand({ Bucket: "sums", Key, Body }));
+  const got = await client.send(new GetObjectCommand({ Bucket: "sums", Key, ChecksumMode: "ENABLED" }));
   const text = await got.Body.transformToString();
-  console.log(JSON.stringify({ etag: put.ETag, crc: put.ChecksumCRC32, got: text, gotCrc: got.ChecksumCRC32 }));
+  return { etag: put.ETag, crc: put.ChecksumCRC32, got: text, gotCrc: got.ChecksumCRC32 };
+}
+(async () => {
+  // A string is sent whole with a CRC32 header; a file stream as aws-chunked with a CRC32 trailer.
+  const text = await roundTrip("from-string", fs.readFileSync(path, "utf8"));
+  const stream = await roundTrip("from-stream", fs.createReadStream(path));
+  console.log(JSON.stringify({ text, stream }));
 })().catch((e) => { console.error(e.name, e.message); process.exit(1); });
 """
 
@@ -203,13 +210,15 @@ def test_the_javascript_sdk_v3_put_object(alice_s3, tmp_path):
     credentials = alice_s3._request_signer._credentials.get_frozen_credentials()
     script = tmp_path / "put.js"
     script.write_text(NODE_PUT)
-    body = "hello from node " * 5000
+    body = "hello from node " * 20000  # 320 KB: several chunks of the file stream
+    (tmp_path / "body.txt").write_text(body)
     done = subprocess.run(["node", str(script), alice_s3.meta.endpoint_url, credentials.access_key,
-                           credentials.secret_key, body], capture_output=True, text=True, timeout=60,
-                          env={**os.environ, "NODE_PATH": str(NODE_SDK)})
+                           credentials.secret_key, str(tmp_path / "body.txt")], capture_output=True, text=True,
+                          timeout=60, env={**os.environ, "NODE_PATH": str(NODE_SDK)})
     assert done.returncode == 0, done.stderr
     out = json.loads(done.stdout)
     crc = checksums.b64("CRC32", body.encode())
-    assert out == {"etag": f'"{hashlib.md5(body.encode()).hexdigest()}"', "crc": crc, "got": body, "gotCrc": crc}
-    obj = S3Object.objects.get(key="from-node")
-    assert obj.checksums == {"CRC32": crc} and obj.content_encoding == ""
+    expected = {"etag": f'"{hashlib.md5(body.encode()).hexdigest()}"', "crc": crc, "got": body, "gotCrc": crc}
+    assert out == {"text": expected, "stream": expected}
+    for obj in S3Object.objects.filter(key__in=["from-string", "from-stream"]):
+        assert obj.checksums == {"CRC32": crc} and obj.content_encoding == "" and obj.size == len(body)
