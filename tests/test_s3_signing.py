@@ -198,7 +198,34 @@ def test_an_expired_presigned_url_is_access_denied_with_s3s_fields(alice_s3, ver
 
 
 @pytest.mark.integration
-def test_a_sigv4_expiry_over_a_week_is_refused(alice_s3):
+@pytest.mark.parametrize("version", ["default", "s3v4"])
+def test_presigned_urls_in_virtual_hosted_style(alice_s3, tmp_path, version):
+    """<bucket>.s3.<LAMBDA_S3_DOMAIN>: SigV2 signs /bucket/key all the same, SigV4 signs the Host."""
+    from urllib.parse import urlsplit
+
+    port = urlsplit(alice_s3.meta.endpoint_url).port
+    config = {"s3": {"addressing_style": "virtual"}}
+    if version == "s3v4":
+        config["signature_version"] = "s3v4"
+    credentials = alice_s3._request_signer._credentials.get_frozen_credentials()
+    signer = boto3.client("s3", endpoint_url=f"http://s3.localhost:{port}", region_name=REGION,
+                          aws_access_key_id=credentials.access_key, aws_secret_access_key=credentials.secret_key,
+                          config=Config(**config))
+    alice_s3.create_bucket(Bucket="hosted")
+    url = signer.generate_presigned_url("put_object", Params={"Bucket": "hosted", "Key": "v/h.txt"})
+    assert url.startswith(f"http://hosted.s3.localhost:{port}/v/h.txt?")
+    upload = tmp_path / "h.txt"
+    upload.write_bytes(b"virtual")
+    resolve = ["--resolve", f"hosted.s3.localhost:{port}:127.0.0.1"]
+    assert curl(*resolve, "-T", str(upload), url)[0] == 200
+    url = signer.generate_presigned_url("get_object", Params={"Bucket": "hosted", "Key": "v/h.txt"})
+    assert curl(*resolve, url) == (200, b"virtual")
+    status, body = curl(*resolve, url.replace("/v/h.txt", "/v/other.txt"))
+    assert status == 403 and error_of(body)["Code"] == "SignatureDoesNotMatch"
+
+
+@pytest.mark.integration
+def test_a_sigv4_expiry_over_a_week_or_a_missing_parameter_is_refused(alice_s3):
     signer = presigner(alice_s3, signature_version="s3v4")
     alice_s3.create_bucket(Bucket="shared")
     url = signer.generate_presigned_url("get_object", Params={"Bucket": "shared", "Key": "k"}, ExpiresIn=604801)
@@ -208,6 +235,11 @@ def test_a_sigv4_expiry_over_a_week_is_refused(alice_s3):
     assert fields["Message"] == "X-Amz-Expires must be less than a week (in seconds) that is 604800"
     url = signer.generate_presigned_url("get_object", Params={"Bucket": "shared", "Key": "k"}, ExpiresIn=604800)
     assert error_of(curl(url)[1])["Code"] == "NoSuchKey"  # a week is allowed: past the signature check
+    without = "&".join(p for p in url.split("&") if not p.startswith("X-Amz-Date="))
+    status, body = curl(without)
+    assert status == 400 and error_of(body)["Message"] == (
+        "Query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, X-Amz-Signature, "
+        "X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters.")
 
 
 @pytest.mark.integration

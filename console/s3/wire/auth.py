@@ -15,6 +15,8 @@ from ... import sigv4
 from . import errors
 from .request import S3Request
 
+_PRESIGNED_V4 = ("X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Signature", "X-Amz-Date", "X-Amz-Expires",
+                 "X-Amz-SignedHeaders")
 _CODES: dict[type, type[errors.S3Error]] = {
     sigv4.MissingAuthenticationToken: errors.AccessDenied,
     sigv4.IncompleteSignature: errors.AuthorizationHeaderMalformed,
@@ -48,7 +50,8 @@ def authenticate(req: S3Request) -> sigv4.Principal:
     """The caller, or an S3Error. Runs in a worker thread (it reads the database)."""
     authorization = req.headers.get("authorization", "")
     if not authorization.startswith("AWS4-HMAC-SHA256") and (
-            authorization.startswith("AWS ") or "X-Amz-Signature" in req.query or "Signature" in req.query):
+            authorization.startswith("AWS ") or "Signature" in req.query
+            or any(name in req.query for name in _PRESIGNED_V4)):
         from . import presigned
         return presigned.authenticate(req)
     if not authorization:
