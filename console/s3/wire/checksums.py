@@ -15,7 +15,8 @@ JavaScript SDK everywhere). How an operation uses this module:
 
 GetObject and HeadObject return the stored checksum only when asked (`x-amz-checksum-mode:
 ENABLED`) and for the whole object. Multipart completion builds a COMPOSITE checksum of its
-parts' checksums with `composite`.
+parts' checksums with `composite`, or a FULL_OBJECT CRC of the whole from the parts' CRCs and
+sizes with `combine` (as zlib's crc32_combine).
 
 zlib gives CRC32; CRC32C and CRC64NVME (no stdlib implementation, no new dependency allowed)
 are table-driven here, reflected, 8 bytes per step ("slicing by 8"): a few MB/s in CPython, so
@@ -27,6 +28,7 @@ import base64
 import binascii
 import hashlib
 import struct
+import sys
 import zlib
 from typing import Any, Protocol
 
@@ -38,6 +40,13 @@ SIZES = {"CRC32": 4, "CRC32C": 4, "CRC64NVME": 8, "SHA1": 20, "SHA256": 32}
 HEADER_PREFIX = "x-amz-checksum-"
 FULL_OBJECT, COMPOSITE = "FULL_OBJECT", "COMPOSITE"
 _U64 = struct.Struct("<Q")
+
+
+def _words(view: memoryview):
+    """The bytes as little-endian 64-bit words (a cast where the machine is little-endian: faster)."""
+    if sys.byteorder == "little":
+        return view.cast("Q")
+    return (word for (word,) in _U64.iter_unpack(view))
 
 
 def header_name(algorithm: str) -> str:
@@ -82,8 +91,8 @@ class _Crc:
         view = memoryview(data)
         n = len(view) - len(view) % 8
         # Eight bytes a step, as little-endian words: a reflected CRC eats the lowest byte first.
-        for (word,) in _U64.iter_unpack(view[:n]):
-            x = crc ^ word
+        for x in _words(view[:n]):
+            x ^= crc
             crc = (t7[x & 0xFF] ^ t6[(x >> 8) & 0xFF] ^ t5[(x >> 16) & 0xFF] ^ t4[(x >> 24) & 0xFF]
                    ^ t3[(x >> 32) & 0xFF] ^ t2[(x >> 40) & 0xFF] ^ t1[(x >> 48) & 0xFF] ^ t0[x >> 56])
         for byte in view[n:]:
@@ -155,6 +164,39 @@ def composite(algorithm: str, part_checksums: list[str]) -> str:
     for value in part_checksums:
         digest.update(base64.b64decode(value))
     return f"{base64.b64encode(digest.digest()).decode()}-{len(part_checksums)}"
+
+
+_POLYS = {"CRC32": (0xEDB88320, 32), "CRC32C": (Crc32C.poly, 32), "CRC64NVME": (Crc64Nvme.poly, 64)}
+
+
+def _multmodp(a: int, b: int, poly: int, width: int) -> int:
+    """a * b modulo the CRC's polynomial, both reflected (the top bit is x^0): zlib's multmodp."""
+    m, product = 1 << (width - 1), 0
+    while m:
+        if a & m:
+            product ^= b
+        m >>= 1
+        b = (b >> 1) ^ poly if b & 1 else b >> 1
+    return product
+
+
+def combine(algorithm: str, first: str, second: str, second_length: int) -> str:
+    """The CRC of A+B from CRC(A), CRC(B) and len(B), as zlib's crc32_combine (a FULL_OBJECT checksum
+    of a multipart upload from its parts'): CRC(A) carried through len(B) zero bytes, XOR CRC(B)."""
+    poly, width = _POLYS[algorithm]
+    size = width // 8
+    crc1 = int.from_bytes(base64.b64decode(first), "big")
+    crc2 = int.from_bytes(base64.b64decode(second), "big")
+    power = 1 << (width - 2)  # x^1, then x^2, x^4... (squared)
+    shift = 1 << (width - 1)  # x^0: the product of the powers of x in 8 * len(B)
+    bits = second_length * 8
+    while bits:
+        if bits & 1:
+            shift = _multmodp(power, shift, poly, width)
+        bits >>= 1
+        power = _multmodp(power, power, poly, width)
+    combined = _multmodp(shift, crc1, poly, width) ^ crc2
+    return base64.b64encode(combined.to_bytes(size, "big")).decode()
 
 
 # --- A request's checksum ----------------------------------------------------------------------
