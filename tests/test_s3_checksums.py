@@ -78,7 +78,7 @@ def test_a_composite_checksum_is_the_checksum_of_the_parts_checksums():
 
 @pytest.mark.parametrize("algorithm", ["CRC32", "CRC32C", "CRC64NVME"])
 def test_a_full_object_crc_combines_from_the_parts_crcs(algorithm):
-    parts = [os.urandom(size) for size in (5 * 1024 * 1024, 1, 0, 777)]
+    parts = [os.urandom(size) for size in (300 * 1024, 1, 0, 777)]
     total = checksums.b64(algorithm, parts[0])
     for part in parts[1:]:
         total = checksums.combine(algorithm, total, checksums.b64(algorithm, part), len(part))

@@ -102,7 +102,8 @@ def _v4_query(req: S3Request) -> sigv4.Principal:
         raise AuthorizationQueryParametersError("X-Amz-Expires must be non-negative")
     if expires > MAX_EXPIRES:
         raise AuthorizationQueryParametersError(
-            f"X-Amz-Expires must be less than a week (in seconds) that is {MAX_EXPIRES}")
+            "X-Amz-Expires must be less than a week (in seconds); that is, the given X-Amz-Expires must be less "
+            f"than {MAX_EXPIRES} seconds")
     parts = query["X-Amz-Credential"].split("/")
     if len(parts) != 5 or parts[4] != "aws4_request" or parts[3] != "s3":
         raise AuthorizationQueryParametersError(
