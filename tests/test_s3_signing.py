@@ -9,7 +9,6 @@ Headers", and the S3 User Guide's "Signing and authenticating REST requests" (Si
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import hashlib
 import io
 import subprocess

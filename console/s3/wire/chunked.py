@@ -34,8 +34,6 @@ MAX_LINE = 4096
 
 MalformedTrailerError = error("MalformedTrailerError", 400, "The request contained trailing data that was not "
                               "well-formed or did not conform to our published schema.")
-InvalidChunkSizeError = error("InvalidChunkSizeError", 403, "Only the last chunk is allowed to have a size less "
-                              "than 8192 bytes")
 
 
 class _Context:
