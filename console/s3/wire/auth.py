@@ -12,7 +12,7 @@ import io
 from django.core.handlers.asgi import ASGIRequest
 
 from ... import sigv4
-from . import errors
+from . import errors, presigned
 from .request import S3Request
 
 _PRESIGNED_V4 = ("X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Signature", "X-Amz-Date", "X-Amz-Expires",
@@ -52,7 +52,6 @@ def authenticate(req: S3Request) -> sigv4.Principal:
     if not authorization.startswith("AWS4-HMAC-SHA256") and (
             authorization.startswith("AWS ") or "Signature" in req.query
             or any(name in req.query for name in _PRESIGNED_V4)):
-        from . import presigned
         return presigned.authenticate(req)
     if not authorization:
         raise errors.AccessDenied()  # anonymous: no bucket here is public
