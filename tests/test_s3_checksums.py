@@ -17,10 +17,14 @@ import os
 import shutil
 import subprocess
 import time
+import urllib.error
+import urllib.request
 import zlib
 from pathlib import Path
 
 import pytest
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
 from console.s3.models import S3Object
@@ -169,12 +173,6 @@ def test_bad_checksum_headers_are_refused_and_nothing_is_stored(alice_s3):
 
 
 def signed_put(client, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
-    import urllib.error
-    import urllib.request
-
-    from botocore.awsrequest import AWSRequest
-    from botocore.credentials import Credentials
-
     credentials = client._request_signer._credentials.get_frozen_credentials()
     url = client.meta.endpoint_url + path
     request = AWSRequest(method="PUT", url=url, data=body, headers=headers)

@@ -17,6 +17,7 @@ import urllib.error
 import urllib.request
 import xml.etree.ElementTree as ET
 from email.utils import formatdate
+from urllib.parse import urlsplit
 
 import boto3
 import pytest
@@ -28,10 +29,12 @@ from botocore.httpchecksum import AwsChunkedWrapper, Crc32Checksum
 
 from console.s3.models import S3Object
 from console.s3.wire import chunked
+from console.s3.wire.checksums import b64
 from console.s3.wire.errors import IncompleteBody, SignatureDoesNotMatch
 from console.s3.wire.request import S3Request
 
 from .api_helpers import REGION
+from .test_authz import _allow, _role, _session_client
 
 # --- The AWS example of a chunked upload (sigv4-streaming.html, "Example: PUT Object") ----------
 
@@ -200,8 +203,6 @@ def test_an_expired_presigned_url_is_access_denied_with_s3s_fields(alice_s3, ver
 @pytest.mark.parametrize("version", ["default", "s3v4"])
 def test_presigned_urls_in_virtual_hosted_style(alice_s3, tmp_path, version):
     """<bucket>.s3.<LAMBDA_S3_DOMAIN>: SigV2 signs /bucket/key all the same, SigV4 signs the Host."""
-    from urllib.parse import urlsplit
-
     port = urlsplit(alice_s3.meta.endpoint_url).port
     config = {"s3": {"addressing_style": "virtual"}}
     if version == "s3v4":
@@ -246,8 +247,6 @@ def test_a_sigv4_expiry_over_a_week_or_a_missing_parameter_is_refused(alice_s3):
 @pytest.mark.parametrize("version", ["default", "s3v4"])
 def test_a_role_sessions_presigned_url_carries_its_token(live_server_url, alice_s3, alice_account, tmp_path,
                                                          version):
-    from .test_authz import _allow, _role, _session_client
-
     alice_s3.create_bucket(Bucket="shared")
     role = _role(alice_account, "uploader", _allow("s3:PutObject"))
     session_s3, session = _session_client(live_server_url, role, service="s3")
@@ -367,7 +366,6 @@ def test_signed_chunked_uploads_through_the_server(alice_s3):
     assert status == 200, body
     got = alice_s3.get_object(Bucket="chunks", Key="plain")
     assert got["Body"].read() == data and "ContentEncoding" not in got  # aws-chunked is not the object's encoding
-    from console.s3.wire.checksums import b64
     crc = b64("CRC32", data)
     status, body = streaming_put(url, "/chunks/trailed", key, secret, data, trailer=crc)
     assert status == 200, body
@@ -404,6 +402,5 @@ def test_an_unsigned_trailer_upload_as_sdks_send_it_over_tls(alice_s3):
     raw = urllib.request.Request(url + "/trailers/t", data=body, method="PUT", headers=dict(request.headers))
     with urllib.request.urlopen(raw, timeout=30) as response:
         assert response.status == 200
-        from console.s3.wire.checksums import b64
         assert response.headers["x-amz-checksum-crc32"] == b64("CRC32", data)
     assert alice_s3.get_object(Bucket="trailers", Key="t")["Body"].read() == data
