@@ -16,6 +16,7 @@ import time
 import urllib.error
 import urllib.request
 import xml.etree.ElementTree as ET
+from concurrent.futures import ThreadPoolExecutor
 from email.utils import formatdate
 from urllib.parse import urlsplit
 
@@ -65,7 +66,9 @@ def decode_all(req: S3Request, body: bytes, piece: int = 1000) -> bytes:
     async def run():
         return b"".join([chunk async for chunk in chunked.decode(req, source())])
 
-    return asyncio.run(run())
+    # A thread of its own: the browser tests' Playwright keeps an event loop running in this one.
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, run()).result()
 
 
 def example_request() -> S3Request:
