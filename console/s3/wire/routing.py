@@ -94,15 +94,15 @@ def operation_of(req: S3Request) -> str:
         if method in plain:
             return plain[method]
         raise MethodNotAllowed(Method=method, ResourceType="BUCKET")
+    copying = "x-amz-copy-source" in req.headers
+    if method == "PUT" and "uploadId" in req.query:  # a part: ?partNumber=N&uploadId=ID
+        return "UploadPartCopy" if copying else "UploadPart"
     for name in subresources:
         if (method, name) in _OBJECT:
             return _OBJECT[(method, name)]
     if subresources:
         raise NotImplementedError_()
-    copying = "x-amz-copy-source" in req.headers
     if method == "PUT":
-        if "uploadId" in req.query or "partNumber" in req.query:
-            return "UploadPartCopy" if copying else "UploadPart"
         return "CopyObject" if copying else "PutObject"
     plain = {"GET": "GetObject", "HEAD": "HeadObject", "DELETE": "DeleteObject"}
     if method in plain:
