@@ -217,3 +217,30 @@ def test_abort_removes_the_parts_from_disk(alice_s3, charlie_s3):
     with pytest.raises(ClientError) as caught:
         alice_s3.abort_multipart_upload(Bucket="aborted", Key="k", UploadId=upload_id)
     assert error_code(caught) == "NoSuchUpload"
+
+
+# --- The rules, called directly ------------------------------------------------------------------
+
+@pytest.mark.django_db
+def test_listing_rolls_keys_into_common_prefixes_and_resumes_after_one(alice_account):
+    from console.s3.models import Bucket
+    from console.s3.services.multipart import upload_create, uploads_list
+
+    bucket = Bucket.objects.create(name="rules", account=alice_account)
+    for key in ("a/1", "a/2", "b", "c/1"):
+        upload_create(bucket, key, {}, "arn:aws:iam::111111111111:user/alice")
+    first = uploads_list(bucket, delimiter="/", max_uploads=1)
+    assert (first.prefixes, first.uploads, first.truncated, first.next_key_marker) == (["a/"], [], True, "a/")
+    rest = uploads_list(bucket, delimiter="/", key_marker=first.next_key_marker)
+    assert [u.key for u in rest.uploads] == ["b"] and rest.prefixes == ["c/"] and not rest.truncated
+
+
+@pytest.mark.django_db
+def test_part_ranges_of_multipart_and_single_objects():
+    from console.s3.services.multipart import InvalidPartNumber, part_range
+
+    multipart = S3Object(size=12 * MB, parts_count=2, part_sizes=[8 * MB, 4 * MB])
+    assert part_range(multipart, "2", has_range=False) == (8 * MB, 12 * MB - 1, 2)
+    assert part_range(S3Object(size=10), "1", has_range=False) == (0, 9, None)
+    with pytest.raises(InvalidPartNumber):
+        part_range(multipart, "3", has_range=False)
