@@ -30,6 +30,7 @@ from .objects import object_store
 MIN_PART_SIZE = 5 * 1024 * 1024  # S3's minimum for every part but the last
 MAX_PART_NUMBER = 10_000
 MAX_LISTED = 1000  # max-uploads and max-parts: S3's default and ceiling
+ASSEMBLY_CHUNK = 1024 * 1024
 InvalidPartNumber = error("InvalidPartNumber", 416, "The requested partnumber is not satisfiable")
 
 
@@ -148,7 +149,7 @@ class _Assembled:
 def _assemble(parts: list[UploadPart]) -> _Assembled:
     with storage.BlobWriter() as writer:
         for part in parts:
-            for chunk in storage.iter_blob(part.blob):
+            for chunk in storage.iter_blob(part.blob, chunk=ASSEMBLY_CHUNK):
                 writer.write(chunk)
         return _Assembled(writer)
 
