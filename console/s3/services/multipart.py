@@ -146,11 +146,14 @@ class _Assembled:
         return self.name
 
 
-def _assemble(parts: list[UploadPart]) -> _Assembled:
+def _assemble(upload: MultipartUpload, parts: list[UploadPart]) -> _Assembled:
     with storage.BlobWriter() as writer:
         for part in parts:
-            for chunk in storage.iter_blob(part.blob, chunk=ASSEMBLY_CHUNK):
-                writer.write(chunk)
+            try:
+                for chunk in storage.iter_blob(part.blob, chunk=ASSEMBLY_CHUNK):
+                    writer.write(chunk)
+            except FileNotFoundError:  # the part was sent again, or the upload aborted, meanwhile
+                raise InvalidPart(UploadId=upload.upload_id, PartNumber=str(part.number), ETag=f'"{part.etag}"')
         return _Assembled(writer)
 
 
@@ -160,7 +163,7 @@ def upload_complete(upload: MultipartUpload, listed: list[ListedPart], change_fo
     `change_for(size, etag)` is the event the new object makes."""
     parts = check_completion(upload, listed)
     etag = multipart_etag(parts)
-    assembled = _assemble(parts)
+    assembled = _assemble(upload, parts)
     attributes = {name: getattr(upload, name) for name in (
         "content_type", "content_encoding", "content_disposition", "content_language", "cache_control",
         "expires", "metadata", "tags", "storage_class", "checksum_algorithm")}
