@@ -252,14 +252,6 @@ def parts_list(upload: MultipartUpload, marker: int = 0, max_parts: int = MAX_LI
     return parts[:max_parts], len(parts) > max_parts
 
 
-def uploads_discard(bucket: Bucket) -> None:
-    """Drop every upload in progress in the bucket and its parts' bytes (the bucket is going away)."""
-    blobs = list(UploadPart.objects.filter(upload__bucket=bucket).values_list("blob", flat=True))
-    MultipartUpload.objects.filter(bucket=bucket).delete()
-    for blob in blobs:
-        storage.delete_blob(blob)
-
-
 def part_range(obj: S3Object, value: str, has_range: bool) -> tuple[int, int, int | None]:
     """GetObject/HeadObject ?partNumber=N: (first byte, last byte, parts count or None) of that part.
 
