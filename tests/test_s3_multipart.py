@@ -234,13 +234,3 @@ def test_listing_rolls_keys_into_common_prefixes_and_resumes_after_one(alice_acc
     rest = uploads_list(bucket, delimiter="/", key_marker=first.next_key_marker)
     assert [u.key for u in rest.uploads] == ["b"] and rest.prefixes == ["c/"] and not rest.truncated
 
-
-@pytest.mark.django_db
-def test_part_ranges_of_multipart_and_single_objects():
-    from console.s3.services.multipart import InvalidPartNumber, part_range
-
-    multipart = S3Object(size=12 * MB, parts_count=2, part_sizes=[8 * MB, 4 * MB])
-    assert part_range(multipart, "2", has_range=False) == (8 * MB, 12 * MB - 1, 2)
-    assert part_range(S3Object(size=10), "1", has_range=False) == (0, 9, None)
-    with pytest.raises(InvalidPartNumber):
-        part_range(multipart, "3", has_range=False)

@@ -22,8 +22,7 @@ from django.utils import timezone
 
 from .. import storage
 from ..models import Bucket, MultipartUpload, S3Object, UploadPart
-from ..wire.errors import (EntityTooSmall, InvalidArgument, InvalidPart, InvalidPartOrder, InvalidRequest, MalformedXML,
-                           NoSuchUpload, error)
+from ..wire.errors import EntityTooSmall, InvalidArgument, InvalidPart, InvalidPartOrder, MalformedXML, NoSuchUpload
 from . import events
 from .objects import object_store
 
@@ -31,7 +30,6 @@ MIN_PART_SIZE = 5 * 1024 * 1024  # S3's minimum for every part but the last
 MAX_PART_NUMBER = 10_000
 MAX_LISTED = 1000  # max-uploads and max-parts: S3's default and ceiling
 ASSEMBLY_CHUNK = 1024 * 1024
-InvalidPartNumber = error("InvalidPartNumber", 416, "The requested partnumber is not satisfiable")
 
 
 def new_upload_id() -> str:
@@ -251,18 +249,3 @@ def parts_list(upload: MultipartUpload, marker: int = 0, max_parts: int = MAX_LI
     parts = list(upload.parts.filter(number__gt=marker).order_by("number")[: max_parts + 1])
     return parts[:max_parts], len(parts) > max_parts
 
-
-def part_range(obj: S3Object, value: str, has_range: bool) -> tuple[int, int, int | None]:
-    """GetObject/HeadObject ?partNumber=N: (first byte, last byte, parts count or None) of that part.
-
-    S3 answers a multipart object's part N as a 206 with x-amz-mp-parts-count; an object uploaded in one
-    piece is its own part 1; a part past the last is InvalidPartNumber (416), and a Range header with a
-    partNumber is refused (GetObject's page in the S3 API reference)."""
-    if has_range:
-        raise InvalidRequest("Cannot specify both Range header and partNumber query parameter")
-    number = part_number(value)
-    sizes = obj.part_sizes if obj.parts_count else [obj.size]
-    if number > len(sizes):
-        raise InvalidPartNumber(PartNumberRequested=str(number), ActualPartCount=str(len(sizes)))
-    start = sum(sizes[: number - 1])
-    return start, start + sizes[number - 1] - 1, obj.parts_count
