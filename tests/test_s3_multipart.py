@@ -7,18 +7,23 @@ User Guide's "Amazon S3 multipart upload limits" (parts 1..10,000, all but the l
 """
 from __future__ import annotations
 
+import base64
 import hashlib
 import os
 import subprocess
 import sys
+import zlib
 from pathlib import Path
 
+import boto3
 import pytest
+from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from console.s3 import storage
 from console.s3.models import MultipartUpload, S3Object, UploadPart
 from console.s3.services.multipart import MIN_PART_SIZE
+from console.s3.wire import checksums
 
 pytestmark = pytest.mark.integration
 MB = 1024 * 1024
@@ -45,6 +50,20 @@ def multipart_etag(*parts: bytes) -> str:
     return '"' + hashlib.md5(b"".join(hashlib.md5(p).digest() for p in parts)).hexdigest() + f'-{len(parts)}"'
 
 
+def composite_crc32(parts: list[bytes]) -> str:
+    """S3's COMPOSITE CRC32 (User Guide, "Checking object integrity"): the CRC32 of the parts' CRC32s, "-N"."""
+    crcs = b"".join(zlib.crc32(p).to_bytes(4, "big") for p in parts)
+    return base64.b64encode(zlib.crc32(crcs).to_bytes(4, "big")).decode() + f"-{len(parts)}"
+
+
+def quiet_client(client):
+    """The client's credentials in a boto3 client that sends checksums only where an operation requires them."""
+    credentials = client._request_signer._credentials.get_frozen_credentials()
+    return boto3.client("s3", endpoint_url=client.meta.endpoint_url, region_name="us-east-1",
+                        aws_access_key_id=credentials.access_key, aws_secret_access_key=credentials.secret_key,
+                        config=Config(request_checksum_calculation="when_required"))
+
+
 def error_code(caught: pytest.ExceptionInfo) -> str:
     return caught.value.response["Error"]["Code"]
 
@@ -65,6 +84,10 @@ def test_upload_file_of_20_mb_round_trips_byte_for_byte(alice_s3, tmp_path):
     assert sha256(target) == sha256(source)
     obj = S3Object.objects.get(bucket__name="big-files", key="videos/big.bin")
     assert (obj.parts_count, obj.part_sizes) == (3, [8 * MB, 8 * MB, 4 * MB])
+    # upload_file asks for CRC32 (boto3 >= 1.36): the object's checksum is the COMPOSITE of its parts'.
+    data = source.read_bytes()
+    parts = [data[:8 * MB], data[8 * MB:16 * MB], data[16 * MB:]]
+    assert (obj.checksums, obj.checksum_type) == ({"CRC32": composite_crc32(parts)}, "COMPOSITE")
     assert not UploadPart.objects.exists()  # the parts' rows (and blobs) went with the upload
 
 
@@ -95,7 +118,7 @@ def test_parts_listed_replaced_copied_and_completed(alice_s3):
     source = os.urandom(MIN_PART_SIZE + 10)
     alice_s3.put_object(Bucket="parts", Key="source.bin", Body=source)
     created = alice_s3.create_multipart_upload(Bucket="parts", Key="docs/report.txt", ContentType="text/plain",
-                                               Metadata={"owner": "alice"},
+                                               Metadata={"owner": "alice"}, Tagging="team=blue&year=2026",
                                                ContentDisposition='attachment; filename="report.txt"')
     upload_id = created["UploadId"]
     assert (created["Bucket"], created["Key"]) == ("parts", "docs/report.txt")
@@ -142,9 +165,22 @@ def test_parts_listed_replaced_copied_and_completed(alice_s3):
     assert got["Body"].read() == first + second + third
     assert got["ContentType"] == "text/plain" and got["Metadata"] == {"owner": "alice"}
     assert got["ContentDisposition"] == 'attachment; filename="report.txt"' and got["ETag"] == done["ETag"]
+    tags = alice_s3.get_object_tagging(Bucket="parts", Key="docs/report.txt")["TagSet"]
+    assert tags == [{"Key": "team", "Value": "blue"}, {"Key": "year", "Value": "2026"}]
     with pytest.raises(ClientError) as caught:
         alice_s3.list_parts(Bucket="parts", Key="docs/report.txt", UploadId=upload_id)
     assert error_code(caught) == "NoSuchUpload"
+
+    # GetObject/HeadObject's PartNumber: that part's bytes, as a range, and the object's part count.
+    part = alice_s3.get_object(Bucket="parts", Key="docs/report.txt", PartNumber=2)
+    assert part["Body"].read() == second and part["PartsCount"] == 3
+    total = 2 * MIN_PART_SIZE + len(third)
+    assert part["ContentRange"] == f"bytes {MIN_PART_SIZE}-{2 * MIN_PART_SIZE - 1}/{total}"
+    head = alice_s3.head_object(Bucket="parts", Key="docs/report.txt", PartNumber=3)
+    assert (head["ContentLength"], head["PartsCount"]) == (len(third), 3)
+    with pytest.raises(ClientError) as caught:
+        alice_s3.head_object(Bucket="parts", Key="docs/report.txt", PartNumber=4)
+    assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 416
 
 
 def test_list_multipart_uploads_pages_with_markers(alice_s3):
@@ -193,6 +229,75 @@ def test_bad_parts_lists_store_nothing(alice_s3):
         "Parts": [{"PartNumber": 1, "ETag": etags[1]}, {"PartNumber": 3, "ETag": etags[3]}]})
     assert done["ETag"] == multipart_etag(big, tail)
     assert alice_s3.get_object(Bucket="strict", Key="k")["Body"].read() == big + tail
+
+
+def test_composite_checksum_of_parts(alice_s3):
+    # CreateMultipartUpload's x-amz-checksum-algorithm: each part carries that checksum (sent by the client
+    # or computed here), CompleteMultipartUpload checks the ones listed and the object's is COMPOSITE.
+    alice_s3.create_bucket(Bucket="checked")
+    created = alice_s3.create_multipart_upload(Bucket="checked", Key="k", ChecksumAlgorithm="SHA256")
+    assert created["ChecksumAlgorithm"] == "SHA256"
+    upload_id = created["UploadId"]
+    bodies = [os.urandom(MIN_PART_SIZE), b"the end"]
+    sums = [base64.b64encode(hashlib.sha256(b).digest()).decode() for b in bodies]
+    with pytest.raises(ClientError) as caught:
+        alice_s3.upload_part(Bucket="checked", Key="k", UploadId=upload_id, PartNumber=1, Body=bodies[0],
+                             ChecksumSHA256=sums[1])
+    assert error_code(caught) == "BadDigest"
+    sent = alice_s3.upload_part(Bucket="checked", Key="k", UploadId=upload_id, PartNumber=1, Body=bodies[0],
+                                ChecksumAlgorithm="SHA256")
+    assert sent["ChecksumSHA256"] == sums[0]
+    with pytest.raises(ClientError) as caught:  # boto3's default CRC32 is not the upload's algorithm
+        alice_s3.upload_part(Bucket="checked", Key="k", UploadId=upload_id, PartNumber=2, Body=bodies[1])
+    assert error_code(caught) == "InvalidRequest"
+    # A client that sends no checksum: the part's is computed here.
+    quiet_client(alice_s3).upload_part(Bucket="checked", Key="k", UploadId=upload_id, PartNumber=2, Body=bodies[1])
+    listed = alice_s3.list_parts(Bucket="checked", Key="k", UploadId=upload_id)["Parts"]
+    assert [p["ChecksumSHA256"] for p in listed] == sums
+
+    parts = [{"PartNumber": 1, "ETag": sent["ETag"], "ChecksumSHA256": sums[0]},
+             {"PartNumber": 2, "ETag": listed[1]["ETag"], "ChecksumSHA256": sums[0]}]
+    with pytest.raises(ClientError) as caught:
+        alice_s3.complete_multipart_upload(Bucket="checked", Key="k", UploadId=upload_id,
+                                           MultipartUpload={"Parts": parts})
+    assert error_code(caught) == "InvalidPart"
+    parts[1]["ChecksumSHA256"] = sums[1]
+    done = alice_s3.complete_multipart_upload(Bucket="checked", Key="k", UploadId=upload_id,
+                                              MultipartUpload={"Parts": parts})
+    expected = hashlib.sha256(b"".join(base64.b64decode(v) for v in sums)).digest()
+    assert done["ChecksumSHA256"] == base64.b64encode(expected).decode() + "-2"
+    assert done["ChecksumType"] == "COMPOSITE"
+
+
+def test_crc64nvme_upload_gets_a_full_object_checksum(alice_s3):
+    # CRC64NVME's only checksum type is FULL_OBJECT: the whole object's CRC, not one of its parts' CRCs.
+    # boto3 computes CRC64NVME only with awscrt, so the parts here come without one and it is computed here.
+    client = quiet_client(alice_s3)
+    client.create_bucket(Bucket="full")
+    with pytest.raises(ClientError) as caught:
+        client.create_multipart_upload(Bucket="full", Key="k", ChecksumAlgorithm="SHA256", ChecksumType="FULL_OBJECT")
+    assert error_code(caught) == "InvalidRequest"
+    created = client.create_multipart_upload(Bucket="full", Key="k", ChecksumAlgorithm="CRC64NVME")
+    assert created["ChecksumType"] == "FULL_OBJECT"
+    upload_id, bodies = created["UploadId"], [os.urandom(MIN_PART_SIZE), b"the end"]
+    parts = [{"PartNumber": n, "ETag": client.upload_part(Bucket="full", Key="k", UploadId=upload_id, PartNumber=n,
+                                                          Body=body)["ETag"]} for n, body in enumerate(bodies, 1)]
+
+    def complete(**claims):
+        return client.complete_multipart_upload(Bucket="full", Key="k", UploadId=upload_id,
+                                                MultipartUpload={"Parts": parts}, **claims)
+
+    for claims in ({"ChecksumType": "COMPOSITE"}, {"MpuObjectSize": MIN_PART_SIZE}):
+        with pytest.raises(ClientError) as caught:
+            complete(**claims)
+        assert error_code(caught) == "InvalidRequest"
+    with pytest.raises(ClientError) as caught:
+        complete(ChecksumCRC64NVME=checksums.b64("CRC64NVME", b"something else"))
+    assert error_code(caught) == "BadDigest"
+    assert not S3Object.objects.filter(bucket__name="full").exists()
+    expected = checksums.b64("CRC64NVME", b"".join(bodies))
+    done = complete(ChecksumCRC64NVME=expected, MpuObjectSize=MIN_PART_SIZE + len(bodies[1]))
+    assert (done["ChecksumCRC64NVME"], done["ChecksumType"]) == (expected, "FULL_OBJECT")
 
 
 def test_abort_removes_the_parts_from_disk(alice_s3, charlie_s3):

@@ -20,24 +20,36 @@ from ..services import multipart as rules
 from ..services.buckets import bucket_named
 from ..services.names import check_key
 from ..services.objects import object_at
-from ..wire import access, body
+from ..wire import access, body, checksums
 from ..wire.app import run
-from ..wire.errors import EntityTooLarge, InvalidArgument, InvalidRequest, MalformedXML, PreconditionFailed
+from ..wire.errors import (EntityTooLarge, InvalidArgument, InvalidRequest, MalformedXML, NotImplementedError_,
+                           PreconditionFailed)
 from ..wire.request import S3Request
 from ..wire.response import S3Response, empty, xml_response
 from ..wire.xml import MAX_XML, el, els, parse, text
 from .common import bucket_for, source_ip
 
-CHECKSUM_ALGORITHMS = ("CRC32", "CRC32C", "SHA1", "SHA256", "CRC64NVME")
-
 
 def _attributes(req: S3Request) -> dict:
-    """What CreateMultipartUpload's headers say about the object to be, as PutObject's do."""
-    headers = req.headers
-    algorithm = headers.get("x-amz-checksum-algorithm", "").upper()
-    if algorithm and algorithm not in CHECKSUM_ALGORITHMS:
+    """What CreateMultipartUpload's headers say about the object to be: PutObject's attributes, and the
+    checksum algorithm its parts will carry (x-amz-checksum-algorithm, x-amz-checksum-type)."""
+    algorithm = req.headers.get("x-amz-checksum-algorithm", "").upper()
+    if algorithm and algorithm not in checksums.ALGORITHMS:
         raise InvalidRequest("Checksum algorithm provided is unsupported. Please try again with any of the valid "
                              "types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]")
+    kind = req.headers.get("x-amz-checksum-type", "").upper()
+    if kind and not algorithm:
+        raise InvalidRequest("The x-amz-checksum-type header can only be used with the x-amz-checksum-algorithm "
+                             "header.")
+    if kind and kind not in (checksums.COMPOSITE, checksums.FULL_OBJECT):
+        raise InvalidRequest("Value for x-amz-checksum-type header is invalid.")
+    if kind and kind != rules.checksum_type(algorithm):
+        if algorithm in ("CRC32", "CRC32C"):
+            # S3 also keeps FULL_OBJECT CRC32/CRC32C checksums; the upload has no field to remember the choice.
+            raise NotImplementedError_("FULL_OBJECT checksums of multipart uploads are served for CRC64NVME only.")
+        raise InvalidRequest(f"The {kind} checksum type cannot be used with the {algorithm.lower()} checksum "
+                             "algorithm.")
+    headers = req.headers
     return {
         "content_type": headers.get("content-type", "binary/octet-stream"),
         "content_encoding": headers.get("content-encoding", ""),
@@ -47,7 +59,8 @@ def _attributes(req: S3Request) -> dict:
         "expires": headers.get("expires", ""),
         "metadata": {name[len("x-amz-meta-"):]: value for name, value in headers.items()
                      if name.startswith("x-amz-meta-")},
-        # x-amz-tagging is a URL query string: "k1=v1&k2=v2".
+        # x-amz-tagging is a URL query string: "k1=v1&k2=v2". (ops/objects.request_attributes, once merged,
+        # checks these as PutObject does.)
         "tags": [{"Key": k, "Value": v} for k, v in parse_qsl(headers.get("x-amz-tagging", ""),
                                                               keep_blank_values=True)],
         "storage_class": headers.get("x-amz-storage-class", "STANDARD"),
@@ -60,14 +73,34 @@ async def create_multipart_upload(req: S3Request) -> S3Response:
     attributes = _attributes(req)
     bucket = await bucket_for(req, "s3:PutObject", req.key)
     upload = await run(rules.upload_create, bucket, req.key, attributes, req.principal.arn)
-    headers = {"x-amz-checksum-algorithm": upload.checksum_algorithm,
-               "x-amz-checksum-type": "COMPOSITE"} if upload.checksum_algorithm else {}
+    algorithm = upload.checksum_algorithm
+    headers = {"x-amz-checksum-algorithm": algorithm,
+               "x-amz-checksum-type": rules.checksum_type(algorithm)} if algorithm else {}
     return xml_response("InitiateMultipartUploadResult", el("Bucket", bucket.name) + el("Key", upload.key)
                         + el("UploadId", upload.upload_id), headers=headers)
 
 
 def _upload_for(bucket, req: S3Request) -> MultipartUpload:
     return rules.upload_named(bucket, req.key or "", req.query.get("uploadId"))
+
+
+def _part_checksum(req: S3Request | None, upload: MultipartUpload) -> tuple[list[checksums.Hasher],
+                                                                            checksums.Hasher | None]:
+    """The checksum a part's request sends (verified after its body), and the one we compute ourselves
+    when the upload named an algorithm the request did not send: every part of such an upload carries
+    that checksum, for the object's COMPOSITE one (S3 User Guide, "Checking object integrity")."""
+    sent = checksums.requested(req) if req is not None else []
+    wanted = upload.checksum_algorithm
+    if not wanted or any(hasher.algorithm == wanted for hasher in sent):
+        return sent, None
+    if sent:
+        raise InvalidRequest(f"Checksum Type mismatch occurred, expected checksum Type: {wanted.lower()}, "
+                             f"actual checksum Type: {sent[0].algorithm.lower()}")
+    return [], checksums.Hasher(wanted, None, trailer=False)
+
+
+def _checksum_headers(part: UploadPart) -> dict[str, str]:
+    return {checksums.header_name(algorithm): value for algorithm, value in part.checksums.items()}
 
 
 async def upload_part(req: S3Request) -> S3Response:
@@ -77,13 +110,17 @@ async def upload_part(req: S3Request) -> S3Response:
         raise EntityTooLarge(ProposedSize=str(req.content_length), MaxSizeAllowed=str(limit))
     bucket = await bucket_for(req, "s3:PutObject", req.key)
     upload = await run(_upload_for, bucket, req)
-    with storage.BlobWriter() as writer:
+    sent, own = _part_checksum(req, upload)
+    with storage.BlobWriter(hashers=sent + ([own] if own else [])) as writer:
         async for chunk in body.payload(req):
             writer.write(chunk)
             if writer.size > limit:
                 raise EntityTooLarge(MaxSizeAllowed=str(limit))
-        part = await run(rules.part_store, upload, number, writer)
-    return empty(200, {"ETag": f'"{part.etag}"'})
+        part_checksums = checksums.verify(req, sent).get("checksums", {})
+        if own is not None:
+            part_checksums = {own.algorithm: own.b64()}
+        part = await run(rules.part_store, upload, number, writer, part_checksums)
+    return empty(200, {"ETag": f'"{part.etag}"', **_checksum_headers(part)})
 
 
 def copy_source(req: S3Request) -> tuple[str, str]:
@@ -147,11 +184,12 @@ def _copy_part(req: S3Request, upload: MultipartUpload, number: int, source_buck
     source = object_at(origin, source_key)
     _check_copy_conditions(req, source)
     start, end = copy_range(req, source.size)
-    with storage.BlobWriter() as writer:
+    _, own = _part_checksum(None, upload)
+    with storage.BlobWriter(hashers=[own] if own else []) as writer:
         if source.size:
             for chunk in storage.iter_blob(source.blob, start, end):
                 writer.write(chunk)
-        return rules.part_store(upload, number, writer)
+        return rules.part_store(upload, number, writer, {own.algorithm: own.b64()} if own else {})
 
 
 async def upload_part_copy(req: S3Request) -> S3Response:
@@ -160,7 +198,9 @@ async def upload_part_copy(req: S3Request) -> S3Response:
     bucket = await bucket_for(req, "s3:PutObject", req.key)
     upload = await run(_upload_for, bucket, req)
     part = await run(_copy_part, req, upload, number, source_bucket, source_key)
-    return xml_response("CopyPartResult", el("LastModified", part.last_modified) + el("ETag", f'"{part.etag}"'))
+    inner = el("LastModified", part.last_modified) + el("ETag", f'"{part.etag}"')
+    inner += "".join(el(f"Checksum{algorithm}", value) for algorithm, value in part.checksums.items())
+    return xml_response("CopyPartResult", inner)
 
 
 def _listed_parts(document: bytes) -> list[rules.ListedPart]:
@@ -191,7 +231,14 @@ def _complete(bucket, req: S3Request, listed: list[rules.ListedPart]) -> S3Objec
         return events.Change("ObjectCreated:CompleteMultipartUpload", upload.key, size, etag, req.principal,
                              source_ip(req), req.request_id)
 
-    return rules.upload_complete(upload, listed, change_for)
+    headers = req.headers
+    size = headers.get("x-amz-mp-object-size")
+    if size is not None and not size.isdigit():
+        raise InvalidArgument("Invalid x-amz-mp-object-size", ArgumentName="x-amz-mp-object-size", ArgumentValue=size)
+    claimed = headers.get(checksums.header_name(upload.checksum_algorithm)) if upload.checksum_algorithm else None
+    return rules.upload_complete(upload, listed, change_for,
+                                 claimed_type=headers.get("x-amz-checksum-type", "").upper(),
+                                 claimed_checksum=claimed, claimed_size=int(size) if size is not None else None)
 
 
 async def complete_multipart_upload(req: S3Request) -> S3Response:
@@ -200,6 +247,9 @@ async def complete_multipart_upload(req: S3Request) -> S3Response:
     obj = await run(_complete, bucket, req, listed)
     inner = (el("Location", _location(req)) + el("Bucket", bucket.name) + el("Key", obj.key)
              + el("ETag", f'"{obj.etag}"'))
+    inner += "".join(el(f"Checksum{algorithm}", value) for algorithm, value in obj.checksums.items())
+    if obj.checksums:
+        inner += el("ChecksumType", obj.checksum_type)
     return xml_response("CompleteMultipartUploadResult", inner)
 
 
@@ -259,7 +309,8 @@ async def list_multipart_uploads(req: S3Request) -> S3Response:
                   _owner("Owner", account_id), el("StorageClass", upload.storage_class),
                   el("Initiated", upload.initiated)]
         if upload.checksum_algorithm:
-            fields += [el("ChecksumAlgorithm", upload.checksum_algorithm), el("ChecksumType", "COMPOSITE")]
+            fields += [el("ChecksumAlgorithm", upload.checksum_algorithm),
+                       el("ChecksumType", rules.checksum_type(upload.checksum_algorithm))]
         items.append(els("Upload", fields))
     items += [els("CommonPrefixes", [el("Prefix", key(prefix))]) for prefix in listing.prefixes]
     return xml_response("ListMultipartUploadsResult", items)
@@ -288,5 +339,6 @@ async def list_parts(req: S3Request) -> S3Response:
         items.append(els("Part", fields))
     items += [_initiator(upload, account_id), _owner("Owner", account_id), el("StorageClass", upload.storage_class)]
     if upload.checksum_algorithm:
-        items += [el("ChecksumAlgorithm", upload.checksum_algorithm), el("ChecksumType", "COMPOSITE")]
+        items += [el("ChecksumAlgorithm", upload.checksum_algorithm),
+                  el("ChecksumType", rules.checksum_type(upload.checksum_algorithm))]
     return xml_response("ListPartsResult", items)

@@ -11,6 +11,7 @@ the upload and its parts in one transaction, and removes the part blobs once it 
 """
 from __future__ import annotations
 
+import base64
 import hashlib
 import secrets
 import time
@@ -22,7 +23,9 @@ from django.utils import timezone
 
 from .. import storage
 from ..models import Bucket, MultipartUpload, S3Object, UploadPart
-from ..wire.errors import EntityTooSmall, InvalidArgument, InvalidPart, InvalidPartOrder, MalformedXML, NoSuchUpload
+from ..wire import checksums
+from ..wire.errors import (BadDigest, EntityTooSmall, InvalidArgument, InvalidPart, InvalidPartOrder, InvalidRequest,
+                           MalformedXML, NoSuchUpload)
 from . import events
 from .objects import object_store
 
@@ -115,7 +118,8 @@ def check_completion(upload: MultipartUpload, listed: list[ListedPart]) -> list[
     chosen = []
     for item in listed:
         part = stored.get(item.number)
-        if part is None or _plain_etag(item.etag) != part.etag:
+        if (part is None or _plain_etag(item.etag) != part.etag
+                or any(part.checksums.get(name) != value for name, value in item.checksums.items())):
             raise InvalidPart(UploadId=upload.upload_id, PartNumber=str(item.number), ETag=item.etag)
         chosen.append(part)
     for part in chosen[:-1]:
@@ -144,8 +148,16 @@ class _Assembled:
         return self.name
 
 
-def _assemble(upload: MultipartUpload, parts: list[UploadPart]) -> _Assembled:
-    with storage.BlobWriter() as writer:
+def checksum_type(algorithm: str) -> str:
+    """The object checksum an upload asking for `algorithm` gets: COMPOSITE (a checksum of the parts'
+    checksums), or FULL_OBJECT for CRC64NVME, its only type on S3 ("" without an algorithm)."""
+    if not algorithm:
+        return ""
+    return checksums.FULL_OBJECT if algorithm == "CRC64NVME" else checksums.COMPOSITE
+
+
+def _assemble(upload: MultipartUpload, parts: list[UploadPart], hashers: list[checksums.Digest]) -> _Assembled:
+    with storage.BlobWriter(hashers=hashers) as writer:
         for part in parts:
             try:
                 for chunk in storage.iter_blob(part.blob, chunk=ASSEMBLY_CHUNK):
@@ -156,18 +168,37 @@ def _assemble(upload: MultipartUpload, parts: list[UploadPart]) -> _Assembled:
 
 
 def upload_complete(upload: MultipartUpload, listed: list[ListedPart], change_for: Callable[[int, str], events.Change],
-                    extra: dict[str, Any] | None = None) -> S3Object:
+                    *, claimed_type: str = "", claimed_checksum: str | None = None,
+                    claimed_size: int | None = None) -> S3Object:
     """Assemble the listed parts into the object at the upload's key; the upload and its parts go.
-    `change_for(size, etag)` is the event the new object makes."""
+    `change_for(size, etag)` is the event the new object makes; the claims are what the request says
+    of the whole object (x-amz-checksum-type, x-amz-checksum-<algorithm>, x-amz-mp-object-size)."""
     parts = check_completion(upload, listed)
+    algorithm, kind = upload.checksum_algorithm, checksum_type(upload.checksum_algorithm)
+    if claimed_type and claimed_type != kind:
+        raise InvalidRequest(f"The upload was created using the {kind or 'default'} checksum mode. "
+                             "The complete request must use the same checksum mode.")
+    if claimed_size is not None and claimed_size != sum(part.size for part in parts):
+        raise InvalidRequest("The provided 'x-amz-mp-object-size' header value does not match the size of the "
+                             "object.")
     etag = multipart_etag(parts)
-    assembled = _assemble(upload, parts)
+    whole = checksums.new(algorithm) if kind == checksums.FULL_OBJECT else None
+    assembled = _assemble(upload, parts, [whole] if whole else [])
     attributes = {name: getattr(upload, name) for name in (
         "content_type", "content_encoding", "content_disposition", "content_language", "cache_control",
         "expires", "metadata", "tags", "storage_class", "checksum_algorithm")}
-    fields = {"parts_count": len(parts), "part_sizes": [part.size for part in parts], **(extra or {})}
+    fields: dict[str, Any] = {"parts_count": len(parts), "part_sizes": [part.size for part in parts]}
+    if whole is not None:
+        fields["checksums"] = {algorithm: base64.b64encode(whole.digest()).decode()}
+    elif algorithm and all(algorithm in part.checksums for part in parts):
+        fields["checksums"] = {algorithm: checksums.composite(algorithm, [part.checksums[algorithm] for part in parts])}
+    if "checksums" in fields:
+        fields["checksum_type"] = kind
     used = {part.pk: part.blob for part in parts}
     try:
+        computed = fields.get("checksums", {}).get(algorithm, "")
+        if claimed_checksum is not None and claimed_checksum not in (computed, computed.split("-")[0]):
+            raise BadDigest(f"The {algorithm or 'checksum'} you specified did not match the calculated checksum.")
         with transaction.atomic():
             current = MultipartUpload.objects.select_for_update().filter(pk=upload.pk).first()
             if current is None:  # completed or aborted by a concurrent request
