@@ -92,10 +92,15 @@ def prepare(threads: int = 64) -> Worker:
 
 
 def start_daphne(port: int, app: str = "console.asgi:application", ready_status: int = 200,
-                 log_name: str = "bench-daphne.log", env: dict | None = None) -> subprocess.Popen:
+                 log_name: str = "bench-daphne.log", env: dict | None = None,
+                 processes: int = 1) -> subprocess.Popen:
+    """Daphne on 127.0.0.1:`port`; with `processes` > 1, that many sharing the socket, as the
+    Procfile's web process runs them (scripts/daphnes.py)."""
     log = open(Path(settings.VAR_DIR) / log_name, "w")
+    command = ([sys.executable, str(ROOT / "scripts" / "daphnes.py"), "--processes", str(processes)]
+               if processes > 1 else [str(Path(sys.executable).parent / "daphne")])
     proc = subprocess.Popen(
-        [str(Path(sys.executable).parent / "daphne"), "-b", "127.0.0.1", "-p", str(port), app],
+        [*command, "-b", "127.0.0.1", "-p", str(port), app],
         cwd=ROOT, env={**os.environ, **(env or {})}, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -110,6 +115,15 @@ def start_daphne(port: int, app: str = "console.asgi:application", ready_status:
             pass
         time.sleep(0.2)
     raise SystemExit("daphne did not start")
+
+
+def server_pids(proc: subprocess.Popen) -> list[int]:
+    """The processes that serve: the Daphnes of scripts/daphnes.py, or Daphne itself."""
+    try:
+        children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+    except OSError:
+        children = []
+    return [int(pid) for pid in children] or [proc.pid]
 
 
 def stop_servers(*procs: subprocess.Popen | None) -> None:

@@ -21,7 +21,7 @@ os.environ.setdefault("LAMBDA_VAR_DIR", str(ROOT / "var" / "bench-s3"))
 os.environ.setdefault("REDIS_DB", "14")  # of the Redis of scripts/services.sh, with its password
 os.environ.setdefault("LAMBDA_DOCKER_NETWORK", "lambda-functions-bench-s3")
 
-from bench.harness import free_port, start_daphne, start_worker, stop_servers  # noqa: E402
+from bench.harness import free_port, server_pids, start_daphne, start_worker, stop_servers  # noqa: E402
 from bench.s3_cli import CliPending, cli_timings  # noqa: E402
 from bench.s3_notify import Pending, upload_to_invocation  # noqa: E402
 from bench.s3_load import Client, Target, get_md5, put_file, run, seed  # noqa: E402
@@ -58,17 +58,17 @@ def s3_client(url: str, key: str, secret: str):
 
 
 class RssPeak:
-    """The highest resident set of a process while the block runs, sampled every 5 ms."""
+    """The highest resident set of the server's processes (summed) while the block runs, sampled every 5 ms."""
 
-    def __init__(self, pid: int) -> None:
-        self.pid = pid
-        self.before = self.peak = rss_mb(pid)
+    def __init__(self, pids: list[int]) -> None:
+        self.pids = pids
+        self.before = self.peak = rss_mb(pids)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
     def _sample(self) -> None:
         while not self._stop.wait(0.005):
-            self.peak = max(self.peak, rss_mb(self.pid))
+            self.peak = max(self.peak, rss_mb(self.pids))
 
     def __enter__(self) -> "RssPeak":
         self._thread.start()
@@ -77,21 +77,26 @@ class RssPeak:
     def __exit__(self, *exc) -> None:
         self._stop.set()
         self._thread.join()
-        self.peak = max(self.peak, rss_mb(self.pid))
+        self.peak = max(self.peak, rss_mb(self.pids))
 
     @property
     def growth_mb(self) -> float:
         return round(self.peak - self.before, 1)
 
 
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError(f"no VmRSS for {pid}")
+def rss_mb(pids: list[int]) -> float:
+    total = 0.0
+    for pid in pids:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1]) / 1024
+                break
+        else:
+            raise RuntimeError(f"no VmRSS for {pid}")
+    return total
 
 
-def big_object(target: Target, pid: int, size_mb: int) -> dict:
+def big_object(target: Target, pids: list[int], size_mb: int) -> dict:
     """One object of `size_mb` MB PUT from a file and GET back: the server's RSS growth each way."""
     path = Path(os.environ["LAMBDA_VAR_DIR"]) / f"bench-{size_mb}mb.bin"
     digest_md5, digest_sha = hashlib.md5(), hashlib.sha256()
@@ -103,12 +108,12 @@ def big_object(target: Target, pid: int, size_mb: int) -> dict:
             digest_sha.update(block)
     try:
         gc_settle(target)
-        with RssPeak(pid) as put_rss:
+        with RssPeak(pids) as put_rss:
             began = time.perf_counter()
             put_file(target, "big/object.bin", str(path), digest_sha.hexdigest())
             put_s = time.perf_counter() - began
         gc_settle(target)
-        with RssPeak(pid) as get_rss:
+        with RssPeak(pids) as get_rss:
             began = time.perf_counter()
             md5, got = get_md5(target, "big/object.bin")
             get_s = time.perf_counter() - began
@@ -148,7 +153,10 @@ def main() -> None:
         # As `make run` starts it: an unbuffered stdout (this session's PYTHONUNBUFFERED) would
         # write Daphne's access log with one system call per request, ~1 ms of the loop under load.
         os.environ.pop("PYTHONUNBUFFERED", None)
-        daphne = start_daphne(port, log_name="bench-s3-daphne.log")
+        # As the Procfile's web process serves it: LAMBDA_WEB_PROCESSES Daphnes on one socket.
+        daphne = start_daphne(port, log_name="bench-s3-daphne.log",
+                              processes=int(os.environ.get("LAMBDA_WEB_PROCESSES", "2")))
+        pids = server_pids(daphne)
         url = f"http://127.0.0.1:{port}"
         s3 = s3_client(url, key, secret)
         bucket = "bench-small"
@@ -158,12 +166,12 @@ def main() -> None:
             pass
         target = Target("127.0.0.1", port, key, secret, bucket)
         parts = set(args.only or ("small", "big", "notify", "cli"))
-        figures: dict = {"load_average_before": os.getloadavg()[0]}
+        figures: dict = {"load_average_before": os.getloadavg()[0], "server_processes": len(pids)}
         if "small" in parts:
             body = os.urandom(1024)
             seed(target, args.clients, body, 50)
             for op in ("PUT", "GET"):
-                result = run(target, op, args.clients, args.seconds, body, server_pid=daphne.pid)
+                result = run(target, op, args.clients, args.seconds, body, server_pids=pids)
                 tally.failed(result["errors"], "; ".join(result["samples"][:1]))
                 name = f"s3_{op.lower()}_1kb"
                 figures[f"{name}_per_s_{args.clients}_clients"] = round(result["per_s"], 1)
@@ -173,7 +181,7 @@ def main() -> None:
                 figures[f"{name}_client_cpu_ms_per_request"] = round(result["client_cpu_ms"], 2)
         if "big" in parts:
             try:
-                figures.update(big_object(target, daphne.pid, args.big_mb))
+                figures.update(big_object(target, pids, args.big_mb))
             except Exception as exc:  # noqa: BLE001 - an error, never a figure
                 tally.error(exc)
         if "notify" in parts:

@@ -140,14 +140,17 @@ def seed(target: Target, clients: int, body: bytes, keys: int) -> None:
             client.put(f"c{index}/k{n}", body)
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far (its threads included)."""
-    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of processes so far (their threads included)."""
+    total = 0
+    for pid in pids:
+        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def run(target: Target, op: str, clients: int, seconds: float, body: bytes, keys: int = 50,
-        server_pid: int | None = None) -> dict:
+        server_pids: list[int] | None = None) -> dict:
     """`clients` processes doing `op` back to back for `seconds`: requests/s, latencies, errors,
     and the CPU time the server and the clients spent per request (which the machine's other
     load does not inflate the way it inflates latencies)."""
@@ -161,12 +164,12 @@ def run(target: Target, op: str, clients: int, seconds: float, body: bytes, keys
         proc.start()
     barrier.wait()
     began = time.perf_counter()
-    server_cpu = cpu_seconds(server_pid) if server_pid else 0.0
+    server_cpu = cpu_seconds(server_pids) if server_pids else 0.0
     clients_cpu = os.times()
     stop_at.value = began + seconds
     results = [out.get(timeout=seconds + 120) for _ in procs]
     elapsed = time.perf_counter() - began
-    server_cpu = cpu_seconds(server_pid) - server_cpu if server_pid else 0.0
+    server_cpu = cpu_seconds(server_pids) - server_cpu if server_pids else 0.0
     for proc in procs:
         proc.join(timeout=30)
     after = os.times()

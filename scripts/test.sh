@@ -25,4 +25,9 @@ netpolicy up
 .venv/bin/python -m executor.images
 # Libraries the blueprints zip beside their code (Pillow), installed now, not during a test.
 DJANGO_SETTINGS_MODULE=tests.settings .venv/bin/python manage.py blueprint_packages
+# The AWS SDK for JavaScript v3 (pinned), for the tests that call S3 with it as Node code would.
+if command -v npm >/dev/null 2>&1 && [ ! -d var/node-s3sdk/node_modules/@aws-sdk/client-s3 ]; then
+  npm install --prefix var/node-s3sdk --no-audit --no-fund --loglevel=error @aws-sdk/client-s3@3.1175.0 \
+    || echo "warning: the AWS SDK for JavaScript could not be installed; its tests will be skipped" >&2
+fi
 .venv/bin/python -m pytest "$@"
