@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from email.utils import parsedate_to_datetime
-from urllib.parse import parse_qsl, quote, unquote
+from urllib.parse import quote, unquote
 
 from django.conf import settings
 
@@ -27,6 +27,7 @@ from ..wire.errors import (EntityTooLarge, InvalidArgument, InvalidRequest, Malf
 from ..wire.request import S3Request
 from ..wire.response import S3Response, empty, xml_response
 from ..wire.xml import MAX_XML, el, els, parse, text
+from .attributes import request_attributes
 from .common import bucket_for, source_ip
 
 
@@ -49,23 +50,7 @@ def _attributes(req: S3Request) -> dict:
             raise NotImplementedError_("FULL_OBJECT checksums of multipart uploads are served for CRC64NVME only.")
         raise InvalidRequest(f"The {kind} checksum type cannot be used with the {algorithm.lower()} checksum "
                              "algorithm.")
-    headers = req.headers
-    return {
-        "content_type": headers.get("content-type", "binary/octet-stream"),
-        "content_encoding": headers.get("content-encoding", ""),
-        "content_disposition": headers.get("content-disposition", ""),
-        "content_language": headers.get("content-language", ""),
-        "cache_control": headers.get("cache-control", ""),
-        "expires": headers.get("expires", ""),
-        "metadata": {name[len("x-amz-meta-"):]: value for name, value in headers.items()
-                     if name.startswith("x-amz-meta-")},
-        # x-amz-tagging is a URL query string: "k1=v1&k2=v2". (ops/objects.request_attributes, once merged,
-        # checks these as PutObject does.)
-        "tags": [{"Key": k, "Value": v} for k, v in parse_qsl(headers.get("x-amz-tagging", ""),
-                                                              keep_blank_values=True)],
-        "storage_class": headers.get("x-amz-storage-class", "STANDARD"),
-        "checksum_algorithm": algorithm,
-    }
+    return {**request_attributes(req), "checksum_algorithm": algorithm}
 
 
 async def create_multipart_upload(req: S3Request) -> S3Response:

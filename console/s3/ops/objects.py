@@ -29,8 +29,6 @@ OVERRIDES = {"response-content-type": "Content-Type", "response-content-language
              "response-expires": "Expires", "response-cache-control": "Cache-Control",
              "response-content-disposition": "Content-Disposition",
              "response-content-encoding": "Content-Encoding"}
-# The skeleton's name, which other operations (CreateMultipartUpload) may use.
-_attributes = request_attributes
 
 
 async def put_object(req: S3Request) -> S3Response:

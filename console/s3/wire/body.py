@@ -17,6 +17,7 @@ import hashlib
 import hmac
 from typing import AsyncIterator
 
+from . import chunked
 from .errors import BadDigest, IncompleteBody, InvalidDigest, MalformedXML, XAmzContentSHA256Mismatch
 from .request import S3Request
 
@@ -60,7 +61,6 @@ async def payload(req: S3Request) -> AsyncIterator[bytes]:
     wanted_md5 = _content_md5(req)
     md5 = hashlib.md5() if wanted_md5 is not None else None
     if claimed.upper().startswith("STREAMING-"):
-        from . import chunked  # aws-chunked bodies
         source = chunked.decode(req, raw_chunks(req))
         sha = None
     else:
